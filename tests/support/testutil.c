@@ -1,0 +1,131 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+const char *real_fixture(const char *relative)
+{
+    static char path[4096];
+    const char *root = getenv("TOKVEC_REAL_FIXTURES");
+    if (!root || !*root)
+        root = TOKVEC_REAL_FIXTURES_DEFAULT;
+    struct stat st;
+    if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        const char *ci = getenv("CI");
+        if (ci && strcmp(ci, "true") == 0)
+            fail_msg("real fixtures folder %s is missing (CI=true: this is a failure)", root);
+        print_message("[  SKIP    ] real fixtures folder %s is missing; set TOKVEC_REAL_FIXTURES\n",
+                      root);
+        skip();
+    }
+    snprintf(path, sizeof path, "%s/%s", root, relative);
+    if (stat(path, &st) != 0)
+        fail_msg("real fixture %s is missing", path);
+    return path;
+}
+
+uint8_t *read_file_or_fail(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s: %s", path, strerror(errno));
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = tv_malloc((size_t)size + 1);
+    assert_non_null(buf);
+    if (size > 0 && fread(buf, 1, (size_t)size, f) != (size_t)size)
+        fail_msg("cannot read %s", path);
+    fclose(f);
+    buf[size] = 0;
+    *len = (size_t)size;
+    return buf;
+}
+
+char *make_temp_dir(void)
+{
+    char tmpl[] = "/tmp/tokvec-test-XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    assert_non_null(dir);
+    return tv_strdup(dir);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void remove_tree(const char *path)
+{
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *slurp_fd(int fd)
+{
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (len + 1 >= cap)
+            buf = realloc(buf, cap *= 2);
+        ssize_t n = read(fd, buf + len, cap - len - 1);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = 0;
+    char *copy = tv_strndup(buf, len);
+    free(buf);
+    return copy;
+}
+
+int run_cli(char **out, char **errout, const char *arg, ...)
+{
+    const char *argv[64];
+    int argc = 0;
+    argv[argc++] = TOKVEC_CLI_PATH;
+    va_list ap;
+    va_start(ap, arg);
+    for (const char *a = arg; a && argc < 63; a = va_arg(ap, const char *))
+        argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+
+    char out_path[] = "/tmp/tokvec-cli-out-XXXXXX", err_path[] = "/tmp/tokvec-cli-err-XXXXXX";
+    int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
+    assert_true(out_fd >= 0 && err_fd >= 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out_fd, 1);
+        dup2(err_fd, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    lseek(out_fd, 0, SEEK_SET);
+    lseek(err_fd, 0, SEEK_SET);
+    char *o = slurp_fd(out_fd), *e = slurp_fd(err_fd);
+    close(out_fd);
+    close(err_fd);
+    unlink(out_path);
+    unlink(err_path);
+    if (out)
+        *out = o;
+    else
+        tv_free(o);
+    if (errout)
+        *errout = e;
+    else
+        tv_free(e);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}

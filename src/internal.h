@@ -147,11 +147,12 @@ void tv_out_abort(tv_out *out);                /* frees out; NULL is fine */
 /* Parses len bytes of JSON; NULL with err naming file and the byte offset. */
 cJSON *tv_json_parse(const uint8_t *buf, size_t len, const char *file, tv_error *err);
 /*
- * Reads a JSON number that must be a non-negative integer no larger than 2^53
- * (the largest integer a double holds exactly). Returns 0 or -1.
+ * Reads a JSON number that must be a non-negative integer below 2^53 (every integer
+ * a double holds exactly; 2^53 itself is refused because cJSON rounds 2^53 + 1 to
+ * it). Returns 0 or -1.
  */
 int tv_json_uint(const cJSON *item, uint64_t *out);
-/* Reads a JSON number that must be an integer in [-2^53, 2^53]. Returns 0 or -1. */
+/* Reads a JSON number that must be an integer in (-2^53, 2^53). Returns 0 or -1. */
 int tv_json_int(const cJSON *item, int64_t *out);
 /*
  * Calls fn for each top-level key of the JSON object in buf without building a tree

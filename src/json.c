@@ -31,7 +31,9 @@ int tv_json_uint(const cJSON *item, uint64_t *out)
     if (!cJSON_IsNumber(item))
         return -1;
     double d = item->valuedouble;
-    if (!(d >= 0) || d > TV_JSON_EXACT_MAX || floor(d) != d)
+    /* cJSON rounds 2^53 + 1 to 2^53, so 2^53 itself is refused: anything that
+       reaches it may have been rounded. */
+    if (!(d >= 0) || d >= TV_JSON_EXACT_MAX || floor(d) != d)
         return -1;
     *out = (uint64_t)d;
     return 0;
@@ -42,7 +44,7 @@ int tv_json_int(const cJSON *item, int64_t *out)
     if (!cJSON_IsNumber(item))
         return -1;
     double d = item->valuedouble;
-    if (!(d >= -TV_JSON_EXACT_MAX) || d > TV_JSON_EXACT_MAX || floor(d) != d)
+    if (!(d > -TV_JSON_EXACT_MAX) || d >= TV_JSON_EXACT_MAX || floor(d) != d)
         return -1;
     *out = (int64_t)d;
     return 0;

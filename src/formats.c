@@ -8,6 +8,8 @@
 #include "internal.h"
 
 const struct tv_format *const tv_formats[] = {
+    &tv_format_safetensors,
+    &tv_format_safetensors_index,
     &tv_format_config_json,
     &tv_format_tokenizer_config_json,
     &tv_format_generation_config_json,

@@ -8,6 +8,7 @@
 #include "internal.h"
 
 const struct tv_format *const tv_formats[] = {
+    &tv_format_gguf,
     &tv_format_safetensors,
     &tv_format_safetensors_index,
     &tv_format_config_json,

@@ -389,4 +389,32 @@ int tv_safetensors_read_index(tv_model *m, tv_blob *index_blob, const char *dir,
 /* Reads a hidden size from config.json-style keys and records claims (src/config.c). */
 int tv_config_read(tv_model *m, tv_blob *blob, enum tv_origin origin, tv_error *err);
 
+/* ---- tokenizer.json and GPT-2 style vocabularies (formats/tokenizer_json.c) --------- */
+
+/*
+ * Reads a tokenizer.json text that is not a whole file (GGUF's
+ * tokenizer.huggingface.json) into v, which should be empty. The text is copied into
+ * the model's arena for v->json_text; origin names it in messages. Returns 0, or -1
+ * with err (v may then hold part of the vocabulary; the caller frees the model).
+ */
+int tv_tokenizer_json_read_text(tv_model *m, struct tv_vocab *v, const uint8_t *text,
+                                size_t len, const char *origin, tv_error *err);
+/*
+ * Adds the tokens of a JSON object token -> id (model.vocab, vocab.json) to v as
+ * NORMAL tokens. Every id must be an integer in 0..TV_MAX_TOKENS-1 and the id range
+ * no more than twice the token count (+65536); otherwise -1 with err naming file,
+ * where ("model.vocab") and the token. A reused id keeps the first token and records
+ * a "vocab.duplicate_id" finding.
+ */
+int tv_vocab_read_id_object(tv_model *m, struct tv_vocab *v, const cJSON *obj, const char *file,
+                            const char *where, tv_error *err);
+/* Records a "vocab.dense" warning naming the first missing id when v has holes. */
+int tv_vocab_note_holes(tv_model *m, const struct tv_vocab *v, const char *file, tv_error *err);
+/* llama.cpp's test for added tokens that should be control tokens ("<|...|>", "<pad>"). */
+bool tv_token_looks_special(const char *text, size_t len);
+/* "a number", "a string", ... for messages ("nothing" for NULL). */
+const char *tv_json_type_name(const cJSON *item);
+/* Copies bytes into out for a message: control bytes, ' and \ escaped, long ones cut. */
+void tv_quote(char *out, size_t cap, const char *s, size_t len);
+
 #endif

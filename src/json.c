@@ -22,6 +22,17 @@ cJSON *tv_json_parse(const uint8_t *buf, size_t len, const char *file, tv_error 
         }
         cJSON_Delete(probe);
         tv_error_set(err, TV_ERR_DATA, "%s: invalid JSON near byte %zu of %zu", file, at, len);
+        return NULL;
+    }
+    /* Only white space may follow the document: "{}{}" or "{} junk" is not JSON. */
+    size_t at = (size_t)(end - (const char *)buf);
+    for (size_t i = at; i < len; i++) {
+        if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != '\r') {
+            tv_error_set(err, TV_ERR_DATA, "%s: unexpected data after the JSON document at byte %zu of %zu",
+                         file, i, len);
+            cJSON_Delete(doc);
+            return NULL;
+        }
     }
     return doc;
 }

@@ -353,11 +353,16 @@ int tv_model_add_tensor(tv_model *m, const char *name, size_t name_len, enum tv_
         return tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", file);
     t.offset = offset;
     t.data = data;
-    int put = tv_strmap_put(&m->tensor_index, t.name, name_len, m->n_tensors, NULL);
+    uint64_t first;
+    int put = tv_strmap_put(&m->tensor_index, t.name, name_len, m->n_tensors, &first);
     if (put < 0)
         return tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", file);
-    if (put == 0)
-        return tv_error_set(err, TV_ERR_DATA, "%s: tensor '%s' appears twice", file, t.name);
+    if (put == 0) {
+        if (strcmp(m->tensors[first].file, t.file) == 0)
+            return tv_error_set(err, TV_ERR_DATA, "%s: tensor '%s' appears twice", file, t.name);
+        return tv_error_set(err, TV_ERR_DATA, "%s: tensor '%s' appears twice: also in %s", file,
+                            t.name, m->tensors[first].file);
+    }
     if (tv_grow((void **)&m->tensors, &m->cap_tensors, m->n_tensors + 1, sizeof *m->tensors,
                 err) < 0)
         return -1;

@@ -74,6 +74,22 @@ static void json_uint_rejects_fractions_negatives_and_values_from_2_53(void **st
     cJSON_Delete(j);
 }
 
+static void json_parse_refuses_data_after_the_document(void **state)
+{
+    (void)state;
+    const char *cases[] = {"{}{}", "{} x", "{\"a\": 1}\0", "[1] 2"};
+    for (size_t i = 0; i < TV_ARRAY_SIZE(cases); i++) {
+        tv_error err;
+        size_t len = strlen(cases[i]) + (i == 2);
+        assert_null(tv_json_parse((const uint8_t *)cases[i], len, "x.json", &err));
+        assert_non_null(strstr(err.message, "x.json"));
+    }
+    tv_error err;
+    cJSON *ok = tv_json_parse((const uint8_t *)"{\"a\": 1}  \n", 11, "x.json", &err);
+    assert_non_null(ok);
+    cJSON_Delete(ok);
+}
+
 static void json_top_keys_sees_only_the_top_level(void **state)
 {
     (void)state;
@@ -276,6 +292,7 @@ int main(void)
         cmocka_unit_test(strmap_keeps_first_value_and_finds_every_key),
         cmocka_unit_test(arena_returns_aligned_copies_including_large_ones),
         cmocka_unit_test(json_uint_rejects_fractions_negatives_and_values_from_2_53),
+        cmocka_unit_test(json_parse_refuses_data_after_the_document),
         cmocka_unit_test(json_top_keys_sees_only_the_top_level),
         cmocka_unit_test(out_commit_replaces_only_when_complete_and_abort_leaves_nothing),
         cmocka_unit_test(model_refuses_duplicate_tensors_and_overflowing_shapes),

@@ -5,6 +5,7 @@
  *   2. tokenizer.json                 the primary vocabulary, when present
  *   3. vocab.json (+ merges.txt)      GPT-2 style vocabulary (secondary when 2 exists)
  *   4. vocab.txt                      BERT vocabulary (secondary when 2 or 3 exists)
+ *   4b. tokenizer.model               SentencePiece (secondary when 2, 3 or 4 exists)
  *   5. tokenizer_config.json, generation_config.json   special tokens
  *   6. weights: model.safetensors.index.json with its shards, else model.safetensors,
  *      else every *.safetensors file, else a single *.gguf
@@ -148,6 +149,9 @@ int tv_model_read_folder(tv_model *m, const char *dir, tv_error *err)
     if ((rc = read_named(m, dir, "vocab.txt", "vocab.txt", err)) < 0)
         return -1;
     found += rc;
+    if ((rc = read_named(m, dir, "tokenizer.model", "sentencepiece", err)) < 0)
+        return -1;
+    found += rc;
     if (read_named(m, dir, "tokenizer_config.json", "tokenizer_config.json", err) < 0 ||
         read_named(m, dir, "generation_config.json", "generation_config.json", err) < 0)
         return -1;
@@ -157,7 +161,7 @@ int tv_model_read_folder(tv_model *m, const char *dir, tv_error *err)
     if (!found)
         return tv_error_set(err, TV_ERR_NOTFOUND,
                             "%s: no model files here (looked for config.json, tokenizer.json, "
-                            "vocab.json, vocab.txt, model.safetensors[.index.json], *.safetensors, "
-                            "*.gguf)", dir);
+                            "vocab.json, vocab.txt, tokenizer.model, model.safetensors[.index.json], "
+                            "*.safetensors, *.gguf)", dir);
     return 0;
 }

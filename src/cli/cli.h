@@ -38,5 +38,6 @@ enum {
 /* ---- the commands (one file each) ---------------------------------------------- */
 
 int cmd_inspect(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ struct command {
 /* The command table, in the order `tokvec --help` lists them. */
 static const struct command commands[] = {
     {"inspect", cmd_inspect, "show what is in model files and folders"},
+    {"verify", cmd_verify, "check that vocabulary, config and embedding agree (a CI gate)"},
 };
 
 static const struct command *find_command(const char *name)

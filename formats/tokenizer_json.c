@@ -843,6 +843,15 @@ static int read_document(struct reader *r, const cJSON *doc)
     int64_t unk = v->special[TV_SPECIAL_UNK];
     if (unk >= 0 && (uint64_t)unk < v->n_tokens && v->tokens[unk].text)
         v->tokens[unk].type = TV_TOKEN_UNKNOWN;
+    if (unk < 0 && v->unk_token && r->model_count > 0) {
+        /* The reference fails to encode any text that needs it. */
+        char q[256];
+        tv_quote(q, sizeof q, v->unk_token, strlen(v->unk_token));
+        if (tv_model_add_finding(r->m, "vocab.unk_token", TV_SEVERITY_WARN, r->err,
+                                 "%s: the unknown token '%s' (model.unk_token, or the default "
+                                 "when absent) is not in the vocabulary", r->file, q) < 0)
+            return -1;
+    }
 
     if (post_processor_specials(r, v->post_processor, 0) < 0)
         return -1;

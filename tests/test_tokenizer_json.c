@@ -296,6 +296,14 @@ static void tokenizer_json_infers_legacy_models_without_type(void **state)
         if (!m)
             fail_msg("case %zu: %s", i, err.message);
         assert_int_equal(vocab0(m)->kind, cases[i].kind);
+        /* WordPiece's default unknown token "[UNK]" is missing from these vocabularies */
+        const struct tv_finding *f = finding(m, "vocab.unk_token");
+        if (cases[i].kind == TV_TOKENIZER_WORDPIECE) {
+            assert_non_null(f);
+            assert_contains(f->message, "tok.json: the unknown token '[UNK]'");
+        } else {
+            assert_null(f);
+        }
         tv_model_free(m);
     }
     tv_error err = {0};

@@ -18,7 +18,7 @@ const struct tv_format *const tv_formats[] = {
     &tv_format_vocab_json,
     &tv_format_merges_txt,
     &tv_format_vocab_txt,
-    &tv_format_sentencepiece
+    &tv_format_sentencepiece,
 };
 const size_t tv_format_count = TV_ARRAY_SIZE(tv_formats);
 

@@ -367,7 +367,7 @@ extern const struct tv_format tv_format_generation_config_json;
 extern const struct tv_format tv_format_vocab_json;
 extern const struct tv_format tv_format_merges_txt;
 extern const struct tv_format tv_format_vocab_txt;
-extern const struct tv_format tv_format_sentencepiece
+extern const struct tv_format tv_format_sentencepiece;
 
 /* The table of formats, in probe order. */
 extern const struct tv_format *const tv_formats[];

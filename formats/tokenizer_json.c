@@ -195,6 +195,28 @@ int tv_vocab_note_holes(tv_model *m, const struct tv_vocab *v, const char *file,
                                 "the first is %zu", file, holes, v->n_tokens - 1, first);
 }
 
+int tv_json_note_nul_escapes(tv_model *m, const uint8_t *text, size_t len, const char *file,
+                             tv_error *err)
+{
+    /* cJSON ends a string at a decoded NUL, so a token "a\u0000b" would read as "a".
+       Such escapes are rare enough that saying so beats a silently shorter token. */
+    size_t count = 0, first = 0;
+    for (size_t i = 0; i + 6 <= len; i++) {
+        if (text[i] != '\\' || text[i + 1] != 'u' || memcmp(text + i + 2, "0000", 4) != 0)
+            continue;
+        size_t backslashes = 0;
+        while (backslashes < i && text[i - 1 - backslashes] == '\\')
+            backslashes++;
+        if (backslashes % 2 == 0 && !count++)
+            first = i;
+    }
+    if (!count)
+        return 0;
+    return tv_model_add_finding(m, "vocab.nul_byte", TV_SEVERITY_WARN, err,
+                                "%s: %zu string(s) hold \\u0000 (the first at byte %zu); tokvec "
+                                "cuts such a token before the NUL byte", file, count, first);
+}
+
 /* ---- small readers of typed fields ----------------------------------------------------- */
 
 static int fail(const struct reader *r, int code, const char *fmt, ...) TV_PRINTF(3, 4);
@@ -883,7 +905,7 @@ static int read_text(tv_model *m, struct tv_vocab *v, const uint8_t *text, size_
     /* Owned by the vocabulary from here on, so that every exit frees it. */
     cJSON_Delete(v->json);
     v->json = doc;
-    if (read_document(&r, doc) < 0)
+    if (read_document(&r, doc) < 0 || tv_json_note_nul_escapes(m, text, len, r.file, err) < 0)
         goto out;
     if (copy_text) {
         v->json_text = tv_model_strdup(m, (const char *)text, len);

@@ -144,6 +144,7 @@ static int read_vocab_json(tv_model *m, tv_blob *blob, tv_error *err)
                      tv_vocab_lookup(v, "\xc4\x8a", 2, &id) == 0);
 
     if (tv_vocab_note_holes(m, v, blob->name, err) < 0 ||
+        tv_json_note_nul_escapes(m, blob->data, blob->len, blob->name, err) < 0 ||
         tv_model_add_claim(m, TV_CLAIM_VOCAB_SIZE, (int64_t)v->n_tokens, -1, blob->name,
                            "vocab.json", err) < 0)
         goto out;

@@ -411,6 +411,9 @@ int tv_vocab_read_id_object(tv_model *m, struct tv_vocab *v, const cJSON *obj, c
                             const char *where, tv_error *err);
 /* Records a "vocab.dense" warning naming the first missing id when v has holes. */
 int tv_vocab_note_holes(tv_model *m, const struct tv_vocab *v, const char *file, tv_error *err);
+/* Records a "vocab.nul_byte" warning when JSON text escapes a NUL (cJSON cuts strings there). */
+int tv_json_note_nul_escapes(tv_model *m, const uint8_t *text, size_t len, const char *file,
+                             tv_error *err);
 /* llama.cpp's test for added tokens that should be control tokens ("<|...|>", "<pad>"). */
 bool tv_token_looks_special(const char *text, size_t len);
 /* "a number", "a string", ... for messages ("nothing" for NULL). */

@@ -479,6 +479,27 @@ static void tokenizer_json_takes_special_ids_from_post_processors(void **state)
     tv_model_free(m);
 }
 
+static void tokenizer_json_warns_about_nul_escapes_it_cannot_keep(void **state)
+{
+    (void)state;
+    tv_error err = {0};
+    tv_model *m = read_tj("{\"model\": {\"type\": \"WordLevel\", \"unk_token\": \"\\\\u0000\", "
+                          "\"vocab\": {\"\\\\u0000\": 0}}}", &err);
+    if (!m)
+        fail_msg("%s", err.message);
+    assert_null(finding(m, "vocab.nul_byte")); /* an escaped backslash, then "u0000" */
+    assert_token(vocab0(m), 0, "\\u0000");
+    tv_model_free(m);
+    m = read_tj("{\"model\": {\"type\": \"WordLevel\", \"vocab\": {\"a\\u0000b\": 0, \"<unk>\": "
+                "1}}}", &err);
+    if (!m)
+        fail_msg("%s", err.message);
+    const struct tv_finding *f = finding(m, "vocab.nul_byte");
+    assert_non_null(f);
+    assert_contains(f->message, "tok.json: 1 string(s) hold \\u0000 (the first at byte 44)");
+    tv_model_free(m);
+}
+
 static void tokenizer_json_read_text_copies_the_text(void **state)
 {
     (void)state;
@@ -783,6 +804,7 @@ int main(void)
         cmocka_unit_test(tokenizer_json_types_added_tokens_and_keeps_their_flags),
         cmocka_unit_test(tokenizer_json_records_id_conflicts_holes_and_duplicates_as_findings),
         cmocka_unit_test(tokenizer_json_takes_special_ids_from_post_processors),
+        cmocka_unit_test(tokenizer_json_warns_about_nul_escapes_it_cannot_keep),
         cmocka_unit_test(tokenizer_json_read_text_copies_the_text),
         cmocka_unit_test(tokenizer_json_probe_wants_model_object_and_a_companion_key),
         cmocka_unit_test(tokenizer_json_rejects_wrong_types_in_every_field),

@@ -690,15 +690,18 @@ static bool name_has(const char *s, const char *word)
     return strcasestr(s, word) != NULL;
 }
 
-/* The id Hugging Face tokenizers gives this text: added tokens first, then the model. */
+/* The id Hugging Face tokenizers gives this text: the model's id when the model has it
+   (an added token that is a model token keeps the model's id), else the added token's. */
 static bool lookup_text(const struct reader *r, const char *text, size_t len, uint64_t *id)
 {
+    if (tv_strmap_get(&r->model_index, text, len, id) == 1)
+        return true;
     for (size_t i = 0; i < r->v->n_added; i++)
         if (r->v->added[i].len == len && memcmp(r->v->added[i].content, text, len) == 0) {
             *id = r->v->added[i].id;
             return true;
         }
-    return tv_strmap_get(&r->model_index, text, len, id) == 1;
+    return false;
 }
 
 /*

@@ -341,9 +341,9 @@ static int check_specials(tv_verify_report *r, tv_model *m)
                    sp.n_outside > EXAMPLES ? ", ..." : "", sp.n_outside == 1 ? "is" : "are",
                    space.buf);
         if (sp.n_holes)
-            vt_add(&t, "%s%s%s name%s ids without a token in %s", t.len ? "; " : "",
-                   sp.holes.buf, sp.n_holes > EXAMPLES ? ", ..." : "",
-                   sp.n_holes == 1 ? "s an id" : "", origin(r, v));
+            vt_add(&t, "%s%s%s %s without a token in %s", t.len ? "; " : "", sp.holes.buf,
+                   sp.n_holes > EXAMPLES ? ", ..." : "",
+                   sp.n_holes == 1 ? "names an id" : "name ids", origin(r, v));
         if (sp.n_strings)
             vt_add(&t, "%s%s%s %s not a token of %s", t.len ? "; " : "", sp.strings.buf,
                    sp.n_strings > EXAMPLES ? ", ..." : "", sp.n_strings == 1 ? "is" : "are",

@@ -207,7 +207,7 @@ static int read_piece(struct spm_read *r, const struct tv_pb *model, const struc
             snprintf(message, sizeof message, "piece %u '%s' repeats piece %llu (SentencePiece "
                      "refuses the model: \"already defined\")", id, shown,
                      (unsigned long long)first);
-            if (capped_finding(r, 1, "structure.duplicate_token", TV_SEVERITY_FAIL, message) < 0)
+            if (capped_finding(r, 1, "vocab.duplicate_id", TV_SEVERITY_FAIL, message) < 0)
                 return -1;
         }
     }
@@ -502,7 +502,7 @@ static int read_sentencepiece(tv_model *m, tv_blob *blob, tv_error *err)
         goto out;
     }
     if (summarise_findings(&r, 0, "structure.empty_token", TV_SEVERITY_FAIL, "empty pieces") < 0 ||
-        summarise_findings(&r, 1, "structure.duplicate_token", TV_SEVERITY_FAIL,
+        summarise_findings(&r, 1, "vocab.duplicate_id", TV_SEVERITY_FAIL,
                            "repeated pieces") < 0 ||
         summarise_findings(&r, 2, "structure.token_type", TV_SEVERITY_WARN,
                            "pieces with an unknown type") < 0 ||

@@ -19,6 +19,9 @@ const struct tv_format *const tv_formats[] = {
     &tv_format_merges_txt,
     &tv_format_vocab_txt,
     &tv_format_sentencepiece,
+    &tv_format_word2vec,
+    &tv_format_word2vec_binary,
+    &tv_format_glove,
 };
 const size_t tv_format_count = TV_ARRAY_SIZE(tv_formats);
 

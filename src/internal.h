@@ -368,6 +368,9 @@ extern const struct tv_format tv_format_vocab_json;
 extern const struct tv_format tv_format_merges_txt;
 extern const struct tv_format tv_format_vocab_txt;
 extern const struct tv_format tv_format_sentencepiece;
+extern const struct tv_format tv_format_word2vec;
+extern const struct tv_format tv_format_word2vec_binary;
+extern const struct tv_format tv_format_glove;
 
 /* The table of formats, in probe order. */
 extern const struct tv_format *const tv_formats[];

@@ -375,7 +375,7 @@ static void spm_records_what_sentencepiece_would_refuse_as_findings(void **state
     if (!m)
         fail_msg("%s", err.message);
     assert_int_equal(tv_vocab_size(m), 8);
-    assert_int_equal(count_findings(m, "structure.duplicate_token"), 1);
+    assert_int_equal(count_findings(m, "vocab.duplicate_id"), 1);
     assert_int_equal(count_findings(m, "structure.empty_token"), 1);
     assert_int_equal(count_findings(m, "structure.byte_token"), 2);
     assert_int_equal(count_findings(m, "structure.token_type"), 1);
@@ -405,7 +405,7 @@ static void spm_caps_repeated_findings_with_a_summary(void **state)
     tv_error err = {0};
     tv_model *m = read_buf(&b, &err);
     assert_non_null(m);
-    assert_int_equal(count_findings(m, "structure.duplicate_token"), 9);
+    assert_int_equal(count_findings(m, "vocab.duplicate_id"), 9);
     int summary = 0;
     for (size_t i = 0; i < m->n_findings; i++)
         summary += strstr(m->findings[i].message, "11 more repeated pieces") != NULL;

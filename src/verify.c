@@ -25,6 +25,10 @@ static const char *const known_ids[] = {
     "structure", "expect.vocab", "expect.hidden", "expect.dtype",
 };
 static const char *const known_groups[] = {"vocab", "embedding", "structure", "expect"};
+/* Ids of reader findings that are reported under their own id (any structure.<x> is
+   accepted too, since readers add new ones). */
+static const char *const reader_ids[] = {"vocab.nul_byte", "vocab.added_id", "vocab.duplicate_id",
+                                         "vocab.post_processor_id", "vocab.empty"};
 
 /* Whether one --only/--skip entry (len bytes) matches id. */
 static bool entry_matches(const char *entry, size_t len, const char *id)
@@ -68,6 +72,9 @@ static bool known_entry(const char *entry, size_t len)
             return true;
     for (size_t i = 0; i < TV_ARRAY_SIZE(known_groups); i++)
         if (strlen(known_groups[i]) == len && memcmp(known_groups[i], entry, len) == 0)
+            return true;
+    for (size_t i = 0; i < TV_ARRAY_SIZE(reader_ids); i++)
+        if (strlen(reader_ids[i]) == len && memcmp(reader_ids[i], entry, len) == 0)
             return true;
     /* structure ids come from the readers: any structure.<name> is accepted */
     return len > 10 && memcmp(entry, "structure.", 10) == 0;

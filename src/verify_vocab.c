@@ -387,8 +387,9 @@ static int check_specials(tv_verify_report *r, tv_model *m)
  */
 static int check_merges(tv_verify_report *r, tv_model *m)
 {
-    struct vtext t;
+    struct vtext t, per;
     vt_init(&t);
+    vt_init(&per);
     size_t total = 0, merges = 0, missing_parts = 0, missing_results = 0;
     char *buf = NULL;
     size_t cap = 0;
@@ -445,6 +446,8 @@ static int check_merges(tv_verify_report *r, tv_model *m)
             }
         }
         total += bad_here;
+        if (v->n_merges)
+            vt_add(&per, "%s%zu of %s", per.len ? ", " : "", v->n_merges, origin(r, v));
     }
     struct vcheck *c;
     if (!merges)
@@ -454,8 +457,8 @@ static int check_merges(tv_verify_report *r, tv_model *m)
                    "parts not in the vocabulary, %zu make a missing token): %s", total, merges,
                    missing_parts, missing_results, t.buf);
     else
-        c = vr_add(r, "vocab.merges", TV_CHECK_PASS, "all %zu merges join two tokens into a "
-                   "token", merges);
+        c = vr_add(r, "vocab.merges", TV_CHECK_PASS, "every merge (%s) joins two tokens into "
+                   "a token", per.buf);
     vr_int(r, c, "merges", (int64_t)merges);
     vr_int(r, c, "missing_parts", (int64_t)missing_parts);
     vr_int(r, c, "missing_results", (int64_t)missing_results);

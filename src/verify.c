@@ -28,7 +28,8 @@ static const char *const known_groups[] = {"vocab", "embedding", "structure", "e
 /* Ids of reader findings that are reported under their own id (any structure.<x> is
    accepted too, since readers add new ones). */
 static const char *const reader_ids[] = {"vocab.nul_byte", "vocab.added_id", "vocab.duplicate_id",
-                                         "vocab.post_processor_id", "vocab.empty"};
+                                         "vocab.post_processor_id", "vocab.empty",
+                                         "vocab.unk_token"};
 
 /* Whether one --only/--skip entry (len bytes) matches id. */
 static bool entry_matches(const char *entry, size_t len, const char *id)
@@ -491,7 +492,7 @@ struct source {
     int64_t value;
     const char *file;   /* display name */
     const char *what;   /* key, or tensor name */
-    enum { SRC_VOCAB, SRC_CLAIM, SRC_ROWS, SRC_COLUMNS } kind;
+    enum { SRC_VOCAB, SRC_CLAIM, SRC_ROWS, SRC_COLUMNS, SRC_ENTRIES } kind;
     bool model_side;    /* vocab_size: states the model's (embedding's) size */
 };
 
@@ -525,6 +526,9 @@ static void describe(struct vtext *t, const struct source *s)
     case SRC_COLUMNS:
         vt_add(t, "%s has %lld columns", s->what, (long long)s->value);
         break;
+    case SRC_ENTRIES:
+        vt_add(t, "%s has %lld entries", s->what, (long long)s->value);
+        break;
     }
 }
 
@@ -536,6 +540,7 @@ static void describe_short(struct vtext *t, const struct source *s)
     case SRC_CLAIM: vt_add(t, "%s %s", s->file, s->what); break;
     case SRC_ROWS: vt_add(t, "%s rows", s->what); break;
     case SRC_COLUMNS: vt_add(t, "%s columns", s->what); break;
+    case SRC_ENTRIES: vt_add(t, "%s entries", s->what); break;
     }
 }
 
@@ -549,6 +554,7 @@ static void source_values(tv_verify_report *r, struct vcheck *c, const struct so
         case SRC_CLAIM: snprintf(key, sizeof key, "%s:%s", src->file, src->what); break;
         case SRC_ROWS: snprintf(key, sizeof key, "%s:rows", src->what); break;
         case SRC_COLUMNS: snprintf(key, sizeof key, "%s:columns", src->what); break;
+        case SRC_ENTRIES: snprintf(key, sizeof key, "%s:entries", src->what); break;
         }
         vr_int(r, c, key, src->value);
     }
@@ -631,13 +637,81 @@ static int collect_vocab_sizes(tv_verify_report *r, const tv_model *m, struct so
             return -1;
     }
     const struct tv_tensor *emb = tv_model_embedding(m), *head = find_head(m);
-    if (emb && sources_add(r, s, (struct source){(int64_t)emb->shape[0], vr_file(r, emb->file),
-                                                 emb->name, SRC_ROWS, true}) < 0)
+    const struct tv_tensor *map = vr_row_map(m);
+    if (map && sources_add(r, s, (struct source){(int64_t)map->shape[0], vr_file(r, map->file),
+                                                 map->name, SRC_ENTRIES, true}) < 0)
+        return -1;
+    if (!map && emb && sources_add(r, s, (struct source){(int64_t)emb->shape[0],
+                                                         vr_file(r, emb->file), emb->name,
+                                                         SRC_ROWS, true}) < 0)
         return -1;
     if (head && sources_add(r, s, (struct source){(int64_t)head->shape[0],
                                                   vr_file(r, head->file), head->name, SRC_ROWS,
                                                   true}) < 0)
         return -1;
+    return 0;
+}
+
+/* model2vec's vocabulary quantisation: a 1-D integer tensor "mapping" sends token id i
+   to row mapping[i] of the embedding, so the ids are its entries, not the rows. */
+const struct tv_tensor *vr_row_map(const tv_model *m)
+{
+    const struct tv_tensor *t = tv_model_tensor_find(m, "mapping");
+    if (!t || t->n_dims != 1 || !t->data || !tv_model_embedding(m))
+        return NULL;
+    switch (t->dtype) {
+    case TV_DTYPE_I8: case TV_DTYPE_I16: case TV_DTYPE_I32: case TV_DTYPE_I64:
+    case TV_DTYPE_U8: case TV_DTYPE_U16: case TV_DTYPE_U32: case TV_DTYPE_U64:
+        return t;
+    default:
+        return NULL;
+    }
+}
+
+/* Entry i of a row map, or -1 when it is negative or does not fit. */
+static int64_t row_map_get(const struct tv_tensor *t, uint64_t i)
+{
+    const uint8_t *p = t->data;
+    switch (t->dtype) {
+    case TV_DTYPE_I8: return (int8_t)p[i];
+    case TV_DTYPE_U8: return p[i];
+    case TV_DTYPE_I16: return (int16_t)tv_le16(p + 2 * i);
+    case TV_DTYPE_U16: return tv_le16(p + 2 * i);
+    case TV_DTYPE_I32: return (int32_t)tv_le32(p + 4 * i);
+    case TV_DTYPE_U32: return tv_le32(p + 4 * i);
+    case TV_DTYPE_I64: return (int64_t)tv_le64(p + 8 * i);
+    case TV_DTYPE_U64: return tv_le64(p + 8 * i) > INT64_MAX ? -1 : (int64_t)tv_le64(p + 8 * i);
+    default: return -1;
+    }
+}
+
+/* How a row map uses the embedding: entries that point outside it, and rows no entry
+   reaches. Returns 0, or -1 on OOM. */
+struct map_use {
+    uint64_t bad, first_bad_id, unused_rows;
+    int64_t first_bad_row;
+};
+
+static int row_map_use(const struct tv_tensor *map, uint64_t rows, struct map_use *u)
+{
+    memset(u, 0, sizeof *u);
+    uint8_t *seen = tv_calloc(rows / 8 + 1, 1);
+    if (!seen)
+        return -1;
+    for (uint64_t i = 0; i < map->shape[0]; i++) {
+        int64_t row = row_map_get(map, i);
+        if (row < 0 || (uint64_t)row >= rows) {
+            if (!u->bad++) {
+                u->first_bad_id = i;
+                u->first_bad_row = row;
+            }
+            continue;
+        }
+        seen[row / 8] |= (uint8_t)(1u << (row % 8));
+    }
+    for (uint64_t row = 0; row < rows; row++)
+        u->unused_rows += !(seen[row / 8] & (1u << (row % 8)));
+    tv_free(seen);
     return 0;
 }
 
@@ -650,8 +724,9 @@ static const struct source *model_reference(const struct sources *s)
         const struct source *x = &s->items[i];
         if (!x->model_side)
             continue;
-        if (!best || (x->kind == SRC_ROWS && best->kind != SRC_ROWS) ||
-            (x->kind == best->kind && x->kind != SRC_ROWS && x->value < best->value))
+        bool rows = x->kind == SRC_ROWS || x->kind == SRC_ENTRIES;
+        bool best_rows = best && (best->kind == SRC_ROWS || best->kind == SRC_ENTRIES);
+        if (!best || (rows && !best_rows) || (!rows && !best_rows && x->value < best->value))
             best = x;
     }
     return best;
@@ -659,8 +734,8 @@ static const struct source *model_reference(const struct sources *s)
 
 static void reference_phrase(struct vtext *t, const struct source *ref)
 {
-    if (ref->kind == SRC_ROWS)
-        vt_add(t, "%s has %lld rows", ref->what, (long long)ref->value);
+    if (ref->kind == SRC_ROWS || ref->kind == SRC_ENTRIES)
+        describe(t, ref);
     else
         vt_add(t, "%s %s is %lld", ref->file, ref->what, (long long)ref->value);
 }
@@ -750,6 +825,21 @@ static int check_vocab_size(tv_verify_report *r, const tv_model *m, int64_t *n_m
             vt_add(&fail, " (padding is at most 10%%: this tokenizer does not match the model)");
         *gap_failed = true;
     }
+    /* 4. a row map points inside the embedding */
+    const struct tv_tensor *map = vr_row_map(m);
+    struct map_use use = {0};
+    if (map) {
+        const struct tv_tensor *emb = tv_model_embedding(m);
+        if (row_map_use(map, emb->shape[0], &use) < 0) {
+            r->failed_oom = true;
+            goto out;
+        }
+        if (use.bad)
+            vt_add(&fail, "%s%s sends %llu token ids outside the %llu rows of %s (the first: "
+                   "id %llu -> row %lld)", fail.len ? "; " : "", map->name,
+                   (unsigned long long)use.bad, (unsigned long long)emb->shape[0], emb->name,
+                   (unsigned long long)use.first_bad_id, (long long)use.first_bad_row);
+    }
     struct vcheck *c;
     if (fail.len) {
         c = vr_add(r, "vocab_size", TV_CHECK_FAIL, "%s", fail.buf);
@@ -792,6 +882,8 @@ static int check_vocab_size(tv_verify_report *r, const tv_model *m, int64_t *n_m
         c = vr_add(r, "vocab_size", TV_CHECK_PASS, "%s", t.buf);
     }
     source_values(r, c, &s);
+    if (map)
+        vr_int(r, c, "map_entries_outside", (int64_t)use.bad);
     rc = 0;
 out:
     tv_free(s.items);
@@ -818,6 +910,25 @@ static void check_padding(tv_verify_report *r, const tv_model *m, int64_t n_mode
         vt_add(&who, "the model states %lld ids", (long long)n_model);
     }
     struct vcheck *c;
+    const struct tv_tensor *map = vr_row_map(m);
+    struct map_use use;
+    if (map && n_tokens >= 0) {
+        if (row_map_use(map, emb->shape[0], &use) < 0) {
+            r->failed_oom = true;
+            return;
+        }
+        if (use.unused_rows)
+            c = vr_add(r, "padding", TV_CHECK_WARN, "%s; %s maps the %lld tokens onto them: "
+                       "%llu rows no token can reach", who.buf, map->name, (long long)n_tokens,
+                       (unsigned long long)use.unused_rows);
+        else
+            c = vr_add(r, "padding", TV_CHECK_PASS, "%s; %s maps the %lld tokens onto all of "
+                       "them", who.buf, map->name, (long long)n_tokens);
+        vr_int(r, c, "unreachable", (int64_t)use.unused_rows);
+        vr_int(r, c, "tokens", n_tokens);
+        vr_int(r, c, "embedding_rows", n_model);
+        return;
+    }
     if (n_tokens < 0 || n_model < 0) {
         c = vr_add(r, "padding", TV_CHECK_SKIP, "%s", n_tokens < 0 ? "no vocabulary"
                    : "no embedding and no model vocab_size to compare the vocabulary with");
@@ -1096,6 +1207,7 @@ static const struct {
     {"vocab.dense", "vocab.dense"},
     {"vocab.post_processor_id", "vocab.specials"},
     {"vocab.empty", "vocab_size"},
+    {"vocab.unk_token", "vocab.specials"},
 };
 
 /* The structure checks the readers make, and which source they apply to: each is
@@ -1111,6 +1223,8 @@ static const struct {
     {"structure.special_id", SOURCE_SENTENCEPIECE},
     {"structure.vocab_size", SOURCE_SENTENCEPIECE},
     {"structure.byte_token", SOURCE_SENTENCEPIECE},
+    {"structure.token_type", SOURCE_SENTENCEPIECE},
+    {"structure.empty_token", SOURCE_SENTENCEPIECE},
 };
 
 static const char *source_file(const tv_model *m, enum source_kind kind)

@@ -88,8 +88,8 @@ int verify_embedding_checks(tv_verify_report *r, tv_model *m)
         return r->failed_oom ? -1 : 0;
     }
     const struct tv_vocab *v = tv_model_vocab(m);
-    if (v && !v->n_tokens)
-        v = NULL;
+    if ((v && !v->n_tokens) || vr_row_map(m))
+        v = NULL; /* rows are not token ids: name and judge them as rows */
     int64_t pad = v ? v->special[TV_SPECIAL_PAD] : -1;
 
     int rc = -1;

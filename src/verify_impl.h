@@ -66,6 +66,9 @@ void vt_token_id(struct vtext *t, const struct tv_vocab *v, uint64_t id);
 /* The display name of a file: relative to the model's path when it lies inside. */
 const char *vr_file(const tv_verify_report *r, const char *file);
 
+/* A tensor that maps token ids to embedding rows (model2vec's "mapping"), or NULL. */
+const struct tv_tensor *vr_row_map(const tv_model *m);
+
 /* Groups of checks (each adds its results; returns -1 only on OOM). */
 int verify_vocab_checks(tv_verify_report *r, tv_model *m);
 int verify_embedding_checks(tv_verify_report *r, tv_model *m);

@@ -366,8 +366,8 @@ static int check_specials(tv_verify_report *r, tv_model *m)
         for (size_t i = 0; i < sp.n_files; i++)
             vt_add(&t, "%s%s", i ? ", " : "", sp.files[i]);
         vt_add(&t, ")");
-        c = vr_add(r, "vocab.specials", TV_CHECK_PASS, "%zu special id%s name%s tokens of %s: %s",
-                   sp.n_pairs, sp.n_pairs == 1 ? "" : "s", sp.n_pairs == 1 ? "s" : "",
+        c = vr_add(r, "vocab.specials", TV_CHECK_PASS, "%zu special id%s of %s: %s",
+                   sp.n_pairs, sp.n_pairs == 1 ? " names a token" : "s name tokens",
                    space.buf, t.buf);
     }
     vr_int(r, c, "outside", (int64_t)sp.n_outside);

@@ -228,6 +228,32 @@ static void padding_passes_when_rows_equal_tokens(void **state)
     fx_free(f);
 }
 
+static void vocab_size_follows_a_token_to_row_mapping(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    fx_vocab(f, ROOT "/tokenizer.json", 40);
+    fx_tensor(f, "embeddings", 8, 16);
+    static int32_t mapping[40];
+    for (int i = 0; i < 40; i++)
+        mapping[i] = i % 8;
+    uint64_t shape[1] = {40};
+    tv_error err = {0};
+    assert_int_equal(tv_model_add_tensor(f->m, "mapping", 7, TV_DTYPE_I32, 1, shape, "x", 0,
+                                         (const uint8_t *)mapping, &err), 0);
+    fx_pick(f);
+    want_check(f, "vocab_size", TV_CHECK_PASS, "40 = tokenizer.json tokens = mapping entries", NULL);
+    want_check(f, "padding", TV_CHECK_PASS, "maps the 40 tokens onto all of them", NULL);
+    for (int i = 3; i < 40; i += 8)
+        mapping[i] = 6; /* row 3 is no longer reached */
+    want_check(f, "padding", TV_CHECK_WARN, "1 rows no token can reach", NULL);
+    mapping[17] = 8; /* one past the last row */
+    want_check(f, "vocab_size", TV_CHECK_FAIL,
+               "mapping sends 1 token ids outside the 8 rows of embeddings (the first: id 17 -> "
+               "row 8)", NULL);
+    fx_free(f);
+}
+
 /* ---- hidden_dim ------------------------------------------------------------------------ */
 
 static void hidden_dim_passes_when_config_and_tensors_agree(void **state)
@@ -1033,6 +1059,8 @@ static void real_agreeing_models_pass(void **state)
     expect_real_pass("safetensors/tiny-llm-cicd-gpt2-vocab50257");
     expect_real_pass("gguf/weights/stories260K.gguf");
     expect_real_pass("gguf/weights/llama-2-tiny-random.gguf");
+    /* token ids reach the 128 rows through the "mapping" tensor */
+    expect_real_pass("safetensors/model2vec-test-model-vocab-quantized");
 }
 
 static void expect_real_fail(const char *const *relative, size_t n, const char *id,
@@ -1191,6 +1219,7 @@ int main(void)
         cmocka_unit_test(vocab_size_fails_when_config_disagrees_with_the_weights),
         cmocka_unit_test(vocab_size_fails_when_the_tokenizer_covers_too_few_ids),
         cmocka_unit_test(vocab_size_skips_with_only_one_source),
+        cmocka_unit_test(vocab_size_follows_a_token_to_row_mapping),
         cmocka_unit_test(padding_warns_with_the_number_of_unreachable_rows),
         cmocka_unit_test(padding_passes_when_rows_equal_tokens),
         cmocka_unit_test(hidden_dim_passes_when_config_and_tensors_agree),

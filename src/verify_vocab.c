@@ -631,11 +631,34 @@ static bool is_added_id(const struct tv_vocab *v, size_t id)
     return false;
 }
 
-static bool same_token(const struct tv_token *a, const struct tv_token *b)
+static bool is_phantom_space(const struct tv_vocab *v)
+{
+    return v->ggml_model && strcmp(v->ggml_model, "bert") == 0;
+}
+
+/*
+ * Whether two tokens are the same string. llama.cpp stores BERT WordPiece vocabularies
+ * in "phantom space" form ("##ing" as "ing", word-initial "the" as "▁the", "[CLS]" as
+ * is); when exactly one side is such a GGUF, its token is compared in WordPiece form.
+ */
+static bool same_token(const struct tv_token *a, bool a_phantom, const struct tv_token *b,
+                       bool b_phantom)
 {
     if (!a->text || !b->text)
         return !a->text && !b->text;
-    return a->len == b->len && memcmp(a->text, b->text, a->len) == 0;
+    if (a_phantom == b_phantom)
+        return a->len == b->len && memcmp(a->text, b->text, a->len) == 0;
+    if (b_phantom) {
+        const struct tv_token *t = a;
+        a = b, b = t; /* a is the phantom-space one */
+    }
+    static const char space[] = "\xe2\x96\x81"; /* U+2581 */
+    if (a->len >= 2 && a->text[0] == '[' && a->text[a->len - 1] == ']')
+        return a->len == b->len && memcmp(a->text, b->text, a->len) == 0;
+    if (a->len >= 3 && memcmp(a->text, space, 3) == 0)
+        return a->len - 3 == b->len && memcmp(a->text + 3, b->text, b->len) == 0;
+    return b->len == a->len + 2 && memcmp(b->text, "##", 2) == 0 &&
+           memcmp(b->text + 2, a->text, a->len) == 0;
 }
 
 /*
@@ -662,7 +685,8 @@ static int check_secondary(tv_verify_report *r, tv_model *m)
         struct vtext ex;
         vt_init(&ex);
         for (size_t id = 0; id < common; id++) {
-            if (same_token(&p->tokens[id], &s->tokens[id]))
+            if (same_token(&p->tokens[id], is_phantom_space(p), &s->tokens[id],
+                           is_phantom_space(s)))
                 continue;
             if (differ++ < EXAMPLES) {
                 vt_add(&ex, "%sid %zu is ", differ > 1 ? ", " : "", id);

@@ -1121,6 +1121,19 @@ static void real_gguf_with_a_foreign_tokenizer_fails(void **state)
     expect_real_fail(p, 2, "vocab_size", "ids 512..31999 have no embedding");
 }
 
+static void real_phantom_space_gguf_agrees_with_its_vocab_txt(void **state)
+{
+    (void)state;
+    const char *p[] = {"gguf/vocab/ggml-vocab-bert-bge.gguf", "tokenizers/bert-base-uncased/vocab.txt"};
+    tv_verify_report *r = verify_paths(p, 2);
+    const struct tv_check *c = tv_verify_find(r, "vocab.secondary");
+    if (c->status != TV_CHECK_PASS)
+        fail_msg("vocab.secondary: %s", c->message);
+    tv_verify_report_free(r);
+    const char *q[] = {"gguf/vocab/ggml-vocab-bert-bge.gguf", "tokenizers/bert-base-cased/vocab.txt"};
+    expect_real_fail(q, 2, "vocab.secondary", "1526 ids only in ggml-vocab-bert-bge.gguf");
+}
+
 /* ---- the CLI ---------------------------------------------------------------------------------- */
 
 static void cli_exit_codes_follow_the_checks(void **state)
@@ -1269,6 +1282,7 @@ int main(void)
         cmocka_unit_test(real_minicpm3_fails_config_vs_weights),
         cmocka_unit_test(real_tinypellm_fails_on_an_empty_vocabulary),
         cmocka_unit_test(real_gguf_with_a_foreign_tokenizer_fails),
+        cmocka_unit_test(real_phantom_space_gguf_agrees_with_its_vocab_txt),
         cmocka_unit_test(cli_exit_codes_follow_the_checks),
         cmocka_unit_test(cli_strict_fails_on_warnings),
         cmocka_unit_test(cli_writes_json_and_junit),

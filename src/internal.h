@@ -371,6 +371,7 @@ extern const struct tv_format tv_format_sentencepiece;
 extern const struct tv_format tv_format_word2vec;
 extern const struct tv_format tv_format_word2vec_binary;
 extern const struct tv_format tv_format_glove;
+extern const struct tv_format tv_format_npy;
 
 /* The table of formats, in probe order. */
 extern const struct tv_format *const tv_formats[];
@@ -389,6 +390,14 @@ int tv_model_read_folder(tv_model *m, const char *dir, tv_error *err);
    listed in an index file next to it. */
 int tv_safetensors_read_index(tv_model *m, tv_blob *index_blob, const char *dir,
                               tv_error *err);
+
+/*
+ * Reads a token list (one token per line, id = line number from 0; src/vocab_lines.c)
+ * into m: its primary vocabulary, or a secondary one when m already has one; then
+ * chooses the embedding again. This is `--vocab FILE`, pairing a bare matrix (.npy)
+ * with its words. Returns 0, or -1 with err (m may then hold a partial vocabulary).
+ */
+int tv_model_read_vocab_lines(tv_model *m, const char *path, tv_error *err);
 
 /* Reads a hidden size from config.json-style keys and records claims (src/config.c). */
 int tv_config_read(tv_model *m, tv_blob *blob, enum tv_origin origin, tv_error *err);

@@ -110,19 +110,25 @@ static inline uint32_t to_bits(float f)
 /* ---- scalar formats ------------------------------------------------------------ */
 
 /*
- * binary16 -> binary32, exact. Exponent and mantissa shifted into float position read
- * as a float that is 2^(127-15) too small, for normal and subnormal halves alike;
- * infinities and NaNs (exponent 31) get the float's all-ones exponent instead, payload
- * kept bit for bit.
+ * binary16 -> binary32, exact; a NaN keeps sign and payload and is quieted, as the
+ * F16C instruction and ggml's converter do. Normal halves only need their exponent
+ * rebiased (+112), an integer add, which also leaves exponent 31 with the float
+ * exponent 143, a subset of the all-ones exponent that infinities and NaNs get OR-ed
+ * in. Subnormals are mantissa * 2^-24, taken as (0.5 + mantissa * 2^-24) - 0.5 so that
+ * no float32 subnormal is an operand (a slow microcode path on x86). Masks instead of
+ * branches let the loop vectorise.
  */
 static inline float f16_to_f32(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t magnitude = h & 0x7fffu;
-    float scaled = from_bits(magnitude << 13) * 0x1p112f;
-    /* exponent 31 scales to 2^16..2^17 (exponent field 143); OR-ing in all ones fixes it */
-    uint32_t special = 0u - ((magnitude + 0x0400u) >> 15); /* all ones when exponent is 31 */
-    return from_bits(sign | to_bits(scaled) | (special & 0x7f800000u));
+    uint32_t normal = (magnitude << 13) + ((127u - 15u) << 23);
+    uint32_t subnormal = to_bits(from_bits(0x3f000000u | magnitude) - 0.5f); /* 0.5's ulp: 2^-24 */
+    uint32_t is_subnormal = 0u - (uint32_t)(magnitude < 0x0400u);
+    uint32_t is_special = 0u - ((magnitude + 0x0400u) >> 15); /* exponent 31 */
+    uint32_t is_nan = is_special & (0u - (uint32_t)((magnitude & 0x03ffu) != 0));
+    uint32_t bits = (is_subnormal & subnormal) | (~is_subnormal & normal);
+    return from_bits(sign | bits | (is_special & 0x7f800000u) | (is_nan & 0x00400000u));
 }
 
 /*
@@ -162,29 +168,41 @@ static inline uint16_t f32_to_bf16(float f)
     return (uint16_t)((x & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
 }
 
+/*
+ * An 8-bit float of 4 or 5 exponent bits without infinities: the magnitude's exponent
+ * rebiased (integer add) when normal, mantissa * 2^(1-bias-mbits) when subnormal.
+ */
+static inline uint32_t fp8_magnitude_bits(uint32_t magnitude, unsigned mbits, unsigned bias)
+{
+    uint32_t normal = (magnitude << (23 - mbits)) + ((127u - bias) << 23);
+    float step = from_bits((127u + 1u - bias - mbits) << 23); /* 2^(1-bias-mbits) */
+    uint32_t subnormal = to_bits((float)(int32_t)magnitude * step);
+    return magnitude >> mbits ? normal : subnormal;
+}
+
 /* OCP FP8 E4M3 ("e4m3fn"): bias 7, no infinities, S.1111.111 is NaN, max 448. */
 static inline float e4m3fn_to_f32(uint8_t b)
 {
     uint32_t sign = (uint32_t)(b & 0x80u) << 24;
     uint32_t magnitude = b & 0x7fu;
-    float scaled = from_bits(magnitude << 20) * 0x1p120f;
-    return from_bits(sign | (magnitude == 0x7fu ? 0x7fc00000u : to_bits(scaled)));
+    uint32_t bits = magnitude == 0x7fu ? 0x7fc00000u : fp8_magnitude_bits(magnitude, 3, 7);
+    return from_bits(sign | bits);
 }
 
 /* FP8 E4M3 FNUZ: bias 8, no infinities, no negative zero: 0x80 alone is NaN. */
 static inline float e4m3fnuz_to_f32(uint8_t b)
 {
     uint32_t sign = (uint32_t)(b & 0x80u) << 24;
-    float scaled = from_bits((uint32_t)(b & 0x7fu) << 20) * 0x1p119f;
-    return b == 0x80u ? from_bits(0x7fc00000u) : from_bits(sign | to_bits(scaled));
+    uint32_t bits = sign | fp8_magnitude_bits(b & 0x7fu, 3, 8);
+    return from_bits(b == 0x80u ? 0x7fc00000u : bits);
 }
 
 /* FP8 E5M2 FNUZ: bias 16, no infinities, 0x80 alone is NaN. */
 static inline float e5m2fnuz_to_f32(uint8_t b)
 {
     uint32_t sign = (uint32_t)(b & 0x80u) << 24;
-    float scaled = from_bits((uint32_t)(b & 0x7fu) << 21) * 0x1p111f;
-    return b == 0x80u ? from_bits(0x7fc00000u) : from_bits(sign | to_bits(scaled));
+    uint32_t bits = sign | fp8_magnitude_bits(b & 0x7fu, 2, 16);
+    return from_bits(b == 0x80u ? 0x7fc00000u : bits);
 }
 
 /* OCP E8M0 (an exponent alone): 2^(b-127); 0 is 2^-127, a float32 subnormal; 0xFF NaN. */
@@ -205,7 +223,7 @@ static const float e2m1_values[16] = {
 /* Group size for fixed-trip inner loops the cheap vectoriser accepts. */
 #define GROUP 16
 
-static void f16_to_f32_n(const uint8_t *restrict p, uint64_t n, float *restrict y)
+static void f16_to_f32_portable(const uint8_t *restrict p, uint64_t n, float *restrict y)
 {
     uint64_t i = 0;
     for (; i + GROUP <= n; i += GROUP)
@@ -213,6 +231,43 @@ static void f16_to_f32_n(const uint8_t *restrict p, uint64_t n, float *restrict 
             y[i + j] = f16_to_f32(ld16(p + 2 * (i + j)));
     for (; i < n; i++)
         y[i] = f16_to_f32(ld16(p + 2 * i));
+}
+
+/*
+ * x86-64 CPUs since 2012 convert 8 halves per instruction (F16C); chosen at run time, so
+ * the library still runs where it is missing. Same results as the portable loop.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && \
+    defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#include <immintrin.h>
+#define HAVE_F16C_PATH 1
+
+__attribute__((target("avx,f16c")))
+static void f16_to_f32_f16c(const uint8_t *restrict p, uint64_t n, float *restrict y)
+{
+    uint64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i_u *)(p + 2 * i))));
+    for (; i < n; i++)
+        y[i] = f16_to_f32(ld16(p + 2 * i));
+}
+#endif
+
+/*
+ * Set only by tv_dtype_to_f32_portable (tests/test_dtype.c), on its own stack frame's
+ * behalf: thread-local, so it never changes what another thread computes.
+ */
+static _Thread_local int portable_only;
+
+static void f16_to_f32_n(const uint8_t *restrict p, uint64_t n, float *restrict y)
+{
+#ifdef HAVE_F16C_PATH
+    if (!portable_only && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx")) {
+        f16_to_f32_f16c(p, n, y);
+        return;
+    }
+#endif
+    f16_to_f32_portable(p, n, y);
 }
 
 static void bf16_to_f32_n(const uint8_t *restrict p, uint64_t n, float *restrict y)
@@ -861,6 +916,22 @@ static int no_from_f32(enum tv_dtype dtype, tv_error *err)
                         (tv_dtype_info(dtype)->flags & TV_DTYPE_INT)
                             ? " (integer tensors are copied as they are, not converted)"
                             : "");
+}
+
+/*
+ * tv_dtype_to_f32 with the CPU-specific paths (F16C) switched off, so that the tests
+ * check the portable loops on machines that would never run them. Not in the public
+ * header: tests/test_dtype.c declares it.
+ */
+int tv_dtype_to_f32_portable(enum tv_dtype dtype, const void *src, uint64_t n, float *dst,
+                             tv_error *err);
+int tv_dtype_to_f32_portable(enum tv_dtype dtype, const void *src, uint64_t n, float *dst,
+                             tv_error *err)
+{
+    portable_only = 1;
+    int rc = tv_dtype_to_f32(dtype, src, n, dst, err);
+    portable_only = 0;
+    return rc;
 }
 
 /* from_f32 with the index of src[0] in the whole tensor, for error messages. */

@@ -153,9 +153,13 @@ static void dtype_bytes_refuses_partial_blocks_and_overflow(void **state)
 
 /* ---- binary16 and bfloat16 -------------------------------------------------------------- */
 
-static void f16_to_f32_decodes_every_code_as_ieee_binary16(void **state)
+/* dtype_convert.c: the same conversion with the CPU-specific (F16C) paths switched off. */
+int tv_dtype_to_f32_portable(enum tv_dtype dtype, const void *src, uint64_t n, float *dst,
+                             tv_error *err);
+
+static void check_all_halves(int (*to_f32)(enum tv_dtype, const void *, uint64_t, float *,
+                                           tv_error *))
 {
-    (void)state;
     uint8_t *codes = tv_malloc(2 * 65536 + 1);
     float *out = tv_malloc(4 * 65536);
     assert_non_null(codes);
@@ -165,7 +169,7 @@ static void f16_to_f32_decodes_every_code_as_ieee_binary16(void **state)
         codes[2 + 2 * h] = (uint8_t)(h >> 8);
     }
     tv_error err = {0};
-    assert_int_equal(tv_dtype_to_f32(TV_DTYPE_F16, codes + 1, 65536, out, &err), 0);
+    assert_int_equal(to_f32(TV_DTYPE_F16, codes + 1, 65536, out, &err), 0);
     for (size_t i = 0; i < TV_ARRAY_SIZE(f16_codes); i++)
         assert_f32_bits(out[f16_codes[i]], f16_codes_f32[i], "f16", f16_codes[i]);
     uint8_t le[4];
@@ -179,6 +183,18 @@ static void f16_to_f32_decodes_every_code_as_ieee_binary16(void **state)
     assert_int_equal(crc, F16_ALL_TO_F32_CRC);
     tv_free(codes);
     tv_free(out);
+}
+
+static void f16_to_f32_decodes_every_code_as_ieee_binary16(void **state)
+{
+    (void)state;
+    check_all_halves(tv_dtype_to_f32);
+}
+
+static void f16_to_f32_portable_loop_decodes_every_code_the_same(void **state)
+{
+    (void)state;
+    check_all_halves(tv_dtype_to_f32_portable);
 }
 
 /* The inputs dtype_vectors.py rounds: every half's midpoints, both signs, then LCG bits. */
@@ -656,6 +672,7 @@ int main(void)
         cmocka_unit_test(dtype_table_knows_every_safetensors_dtype),
         cmocka_unit_test(dtype_bytes_refuses_partial_blocks_and_overflow),
         cmocka_unit_test(f16_to_f32_decodes_every_code_as_ieee_binary16),
+        cmocka_unit_test(f16_to_f32_portable_loop_decodes_every_code_the_same),
         cmocka_unit_test(f32_to_f16_rounds_to_nearest_even_keeping_inf_and_nan),
         cmocka_unit_test(f32_to_bf16_rounds_to_nearest_even_keeping_inf_and_nan),
         cmocka_unit_test(f16_round_trip_through_f32_keeps_all_65536_codes),

@@ -91,8 +91,8 @@ int tv_dtype_can_from_f32(enum tv_dtype dtype);
  * Converts n elements (a multiple of the block size) starting at src to float32.
  * src is little-endian and may be unaligned; dst must be a float array. Floats keep
  * their value exactly where float32 can hold it (F16, BF16, F8, F4, I8..I16, U8..U16),
- * else round to nearest even (F64, I32, I64, U32, U64); NaN stays NaN, BOOL gives 0 or
- * 1. Quantized blocks decode exactly as ggml's reference dequantize_row_* does, with
+ * else round to nearest even (F64, I32, I64, U32, U64); NaN stays NaN (sign and payload
+ * kept, quiet bit set), BOOL gives 0 or 1. Quantized blocks decode exactly as ggml's reference dequantize_row_* does, with
  * the same float operations in the same order, so results are bit-identical.
  * Allocates nothing and is safe to call from several threads. Returns 0, or -1 with
  * err (TV_ERR_UNSUPPORTED naming the dtype when it has no kernel, TV_ERR_DATA when n

@@ -193,7 +193,7 @@ def expected_f16_to_f32_bits(h):
     v = half_value(h)
     sign = (h & 0x8000) << 16
     if isinstance(v, float) and math.isnan(v):
-        return sign | 0x7F800000 | (h & 0x3FF) << 13  # payload kept bit for bit
+        return sign | 0x7FC00000 | (h & 0x3FF) << 13  # quieted, payload kept
     if isinstance(v, float):
         return sign | 0x7F800000
     if v == 0:
@@ -209,7 +209,8 @@ def section_f16():
             continue
         py = struct.unpack("<e", struct.pack("<H", h))[0]
         assert f32_bits(py) == allbits[h], hex(h)
-    emit("/* binary16 -> binary32 for all 65536 codes: CRC-32 of the expected float bits */")
+    emit("/* binary16 -> binary32 for all 65536 codes: CRC-32 of the expected float bits")
+    emit("   (a NaN keeps sign and payload and gets the quiet bit, as F16C and ggml do) */")
     emit("#define F16_ALL_TO_F32_CRC 0x%08xu" % crc_u32(allbits))
     picks = [0x0000, 0x8000, 0x0001, 0x8001, 0x03FF, 0x0400, 0x3C00, 0xBC00, 0x3C01, 0x7BFF,
              0xFBFF, 0x7C00, 0xFC00, 0x7E00, 0xFE00, 0x7C01, 0x7FFF, 0x3555, 0x0200, 0xC000]

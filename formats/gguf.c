@@ -35,6 +35,13 @@
 #include <string.h>
 
 #include "internal.h"
+#include "convert.h"
+#include "vocab_export.h"
+
+/* TEMPORARY: src/vocab_export.c is being written; until it lands the GGUF writer
+   refuses vocabularies instead of failing to link. */
+#pragma weak tv_ggml_vocab_from_model
+#pragma weak tv_ggml_vocab_release
 
 /* ---- format constants (shared by the reader and, later, the writer) ------------- */
 
@@ -910,9 +917,445 @@ out:
     return rc;
 }
 
+/* ---- the writer --------------------------------------------------------------------
+ *
+ * Writes GGUF v3, little-endian, to the rules ggml's reader (gguf.cpp,
+ * gguf_init_from_file_impl) enforces, which are stricter than the spec:
+ *   - every key once, every tensor name once and at most 63 bytes (GGML_MAX_NAME 64);
+ *   - no array of arrays (ggml refuses the type inside an array);
+ *   - at most 4 dimensions, written innermost first; no zero outer dimension (ggml
+ *     divides by ne[1..3]);
+ *   - the data section starts at the header padded to the alignment, and tensor i
+ *     starts exactly where tensor i-1 ends padded to the alignment (the last tensor
+ *     is padded too); the alignment is the default 32, so general.alignment is not
+ *     written (llama.cpp's writers leave it out too).
+ * The metadata: general.architecture, general.name, {arch}.embedding_length,
+ * {arch}.vocab_size, general.file_type, general.quantization_version (when quantized),
+ * the GGUF key/values of a GGUF source that are not rewritten, then the vocabulary's
+ * tokenizer.ggml.* keys and tokenizer.huggingface.json.
+ */
+
+#define GGUF_WRITE_VERSION 3
+#define GGUF_WRITE_BUFFER (64u * 1024u)
+
+struct gguf_writer {
+    tv_out *out;
+    uint8_t *buf;
+    size_t len;
+    uint64_t written;      /* bytes handed to the writer so far */
+    tv_error *err;
+};
+
+static int gw_flush(struct gguf_writer *w)
+{
+    if (w->len && tv_out_write(w->out, w->buf, w->len, w->err) < 0)
+        return -1;
+    w->len = 0;
+    return 0;
+}
+
+static int gw_bytes(struct gguf_writer *w, const void *p, size_t n)
+{
+    w->written += n;
+    if (w->len + n > GGUF_WRITE_BUFFER) {
+        if (gw_flush(w) < 0)
+            return -1;
+        if (n > GGUF_WRITE_BUFFER)
+            return tv_out_write(w->out, p, n, w->err);
+    }
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
+    return 0;
+}
+
+static int gw_u32(struct gguf_writer *w, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    return gw_bytes(w, b, 4);
+}
+
+static int gw_u64(struct gguf_writer *w, uint64_t v)
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+    return gw_bytes(w, b, 8);
+}
+
+static int gw_string(struct gguf_writer *w, const char *s, uint64_t len)
+{
+    return gw_u64(w, len) < 0 ? -1 : gw_bytes(w, s, (size_t)len);
+}
+
+static int gw_zeros(struct gguf_writer *w, size_t n)
+{
+    static const uint8_t zeros[GGUF_DEFAULT_ALIGNMENT];
+    return gw_bytes(w, zeros, n);
+}
+
+/* One key/value to write; strings and arrays point into the model, the vocabulary
+   view or the plan's arena, all of which outlive the write. */
+struct gguf_out_kv {
+    const char *key;
+    struct tv_value value;
+};
+
+struct gguf_kv_list {
+    struct gguf_out_kv *items;
+    size_t n, cap;
+    struct tv_strmap keys;
+    struct tv_write_plan *p;
+    tv_error *err;
+};
+
+/* Adds key unless it is there already (the first value wins). -1 on OOM. */
+static int kv_put(struct gguf_kv_list *l, const char *key, const struct tv_value *v)
+{
+    int put = tv_strmap_put(&l->keys, key, strlen(key), l->n, NULL);
+    if (put < 0)
+        return tv_error_set(l->err, TV_ERR_NOMEM, "%s: out of memory", l->p->out_name);
+    if (put == 0)
+        return 0;
+    if (tv_grow((void **)&l->items, &l->cap, l->n + 1, sizeof *l->items, l->err) < 0)
+        return -1;
+    l->items[l->n++] = (struct gguf_out_kv){key, *v};
+    return 0;
+}
+
+static int kv_u32(struct gguf_kv_list *l, const char *key, uint32_t v)
+{
+    struct tv_value value = {.type = TV_VALUE_U32, .as.u = v};
+    return kv_put(l, key, &value);
+}
+
+static int kv_bool(struct gguf_kv_list *l, const char *key, bool v)
+{
+    struct tv_value value = {.type = TV_VALUE_BOOL, .as.u = v};
+    return kv_put(l, key, &value);
+}
+
+static int kv_string(struct gguf_kv_list *l, const char *key, const char *s, size_t len)
+{
+    struct tv_value value = {.type = TV_VALUE_STRING, .as.str = {s, len}};
+    return kv_put(l, key, &value);
+}
+
+static int kv_array(struct gguf_kv_list *l, const char *key, enum tv_value_type elem_type,
+                    uint64_t n, const void *data)
+{
+    struct tv_value value = {.type = TV_VALUE_ARRAY, .as.arr = {elem_type, n, data}};
+    return kv_put(l, key, &value);
+}
+
+/* "{arch}.suffix" in the plan's arena. */
+static const char *arch_key(struct gguf_kv_list *l, const char *suffix)
+{
+    char key[256];
+    snprintf(key, sizeof key, "%s.%s", l->p->arch, suffix);
+    const char *copy = tv_arena_strndup(&l->p->arena, key, strlen(key));
+    if (!copy)
+        tv_error_set(l->err, TV_ERR_NOMEM, "%s: out of memory", l->p->out_name);
+    return copy;
+}
+
+/* n 32-bit values as little-endian bytes in the plan's arena. */
+static const void *le32_array(struct gguf_kv_list *l, const void *values, size_t n)
+{
+    uint8_t *bytes = tv_arena_alloc(&l->p->arena, n ? n * 4 : 1);
+    if (!bytes) {
+        tv_error_set(l->err, TV_ERR_NOMEM, "%s: out of memory", l->p->out_name);
+        return NULL;
+    }
+    const uint32_t *v = values;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t x = v[i];
+        bytes[4 * i] = (uint8_t)x;
+        bytes[4 * i + 1] = (uint8_t)(x >> 8);
+        bytes[4 * i + 2] = (uint8_t)(x >> 16);
+        bytes[4 * i + 3] = (uint8_t)(x >> 24);
+    }
+    return bytes;
+}
+
+/* Keys the writer computes itself: a source's value for them is not carried over. */
+static bool key_rewritten(const char *key, bool has_vocab)
+{
+    static const char *const general[] = {
+        GGUF_KEY_ALIGNMENT, GGUF_KEY_ARCHITECTURE, "general.name", "general.file_type",
+        "general.quantization_version"};
+    for (size_t i = 0; i < TV_ARRAY_SIZE(general); i++)
+        if (strcmp(key, general[i]) == 0)
+            return true;
+    if (!has_vocab)
+        return false;
+    static const char *const vocab[] = {
+        GGUF_KEY_TOKENIZER_MODEL, GGUF_KEY_TOKENIZER_PRE, GGUF_KEY_TOKENS, GGUF_KEY_SCORES,
+        GGUF_KEY_TOKEN_TYPE, GGUF_KEY_MERGES, GGUF_KEY_ADD_BOS, GGUF_KEY_ADD_EOS,
+        GGUF_KEY_ADD_SPACE_PREFIX, GGUF_KEY_HF_JSON};
+    for (size_t i = 0; i < TV_ARRAY_SIZE(vocab); i++)
+        if (strcmp(key, vocab[i]) == 0)
+            return true;
+    for (size_t i = 0; i < TV_ARRAY_SIZE(gguf_special_keys); i++)
+        if (strcmp(key, gguf_special_keys[i].key) == 0)
+            return true;
+    return false;
+}
+
+/* general.file_type: the source's when nothing changed, else from the dtypes written. */
+static int64_t plan_file_type(const struct tv_write_plan *p)
+{
+    const struct tv_meta *src = tv_model_meta_find_origin(p->m, TV_ORIGIN_GGUF,
+                                                          "general.file_type");
+    int64_t value;
+    if (!p->dtype_changed && src && tv_value_int(&src->value, &value) == 0)
+        return value;
+    if (p->opt->dtype >= 0)
+        return tv_gguf_file_type((enum tv_dtype)p->opt->dtype);
+    /* the dtype that holds most elements of the matrices */
+    uint64_t elements[TV_DTYPE_COUNT] = {0};
+    for (size_t i = 0; i < p->n_tensors; i++)
+        if (p->tensors[i].src->n_dims >= 2)
+            elements[p->tensors[i].dtype] += p->tensors[i].src->n_elements;
+    int best = -1;
+    for (int d = 0; d < TV_DTYPE_COUNT; d++)
+        if (elements[d] && (best < 0 || elements[d] > elements[best]))
+            best = d;
+    return best < 0 ? -1 : tv_gguf_file_type((enum tv_dtype)best);
+}
+
+/* The GGUF source's key/values that are not rewritten; ggml cannot read arrays of
+   arrays, so one is an error rather than a silent drop. */
+static int add_carried(struct gguf_kv_list *l, bool has_vocab)
+{
+    const tv_model *m = l->p->m;
+    for (size_t i = 0; i < m->n_meta; i++) {
+        const struct tv_meta *meta = &m->meta[i];
+        if (meta->origin != TV_ORIGIN_GGUF || key_rewritten(meta->key, has_vocab))
+            continue;
+        if (meta->value.type == TV_VALUE_ARRAY && meta->value.as.arr.elem_type == TV_VALUE_ARRAY)
+            return tv_error_set(l->err, TV_ERR_UNSUPPORTED,
+                                "%s: key '%.200s' (from %s) is an array of arrays, which ggml's "
+                                "GGUF reader refuses", l->p->out_name, meta->key, meta->file);
+        if (kv_put(l, meta->key, &meta->value) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int add_vocab(struct gguf_kv_list *l, const struct tv_ggml_vocab *v)
+{
+    if (kv_string(l, GGUF_KEY_TOKENIZER_MODEL, v->model, strlen(v->model)) < 0 ||
+        (v->pre && kv_string(l, GGUF_KEY_TOKENIZER_PRE, v->pre, strlen(v->pre)) < 0) ||
+        kv_array(l, GGUF_KEY_TOKENS, TV_VALUE_STRING, v->n_tokens, v->tokens) < 0)
+        return -1;
+    if (v->scores) {
+        const void *bytes = le32_array(l, v->scores, v->n_tokens);
+        if (!bytes || kv_array(l, GGUF_KEY_SCORES, TV_VALUE_F32, v->n_tokens, bytes) < 0)
+            return -1;
+    }
+    if (v->types) {
+        const void *bytes = le32_array(l, v->types, v->n_tokens);
+        if (!bytes || kv_array(l, GGUF_KEY_TOKEN_TYPE, TV_VALUE_I32, v->n_tokens, bytes) < 0)
+            return -1;
+    }
+    if (v->n_merges && kv_array(l, GGUF_KEY_MERGES, TV_VALUE_STRING, v->n_merges, v->merges) < 0)
+        return -1;
+    /* llama.cpp's key names (first match per special in gguf_special_keys) */
+    for (size_t k = 0; k < TV_ARRAY_SIZE(gguf_special_keys); k++) {
+        int64_t id = v->special[gguf_special_keys[k].special];
+        if (id >= 0 && id <= UINT32_MAX &&
+            kv_u32(l, gguf_special_keys[k].key, (uint32_t)id) < 0)
+            return -1;
+        if (gguf_special_keys[k].special == TV_SPECIAL_SEP)
+            k++; /* skip the correctly spelled alias */
+    }
+    if ((v->add_bos >= 0 && kv_bool(l, GGUF_KEY_ADD_BOS, v->add_bos != 0) < 0) ||
+        (v->add_eos >= 0 && kv_bool(l, GGUF_KEY_ADD_EOS, v->add_eos != 0) < 0) ||
+        (v->add_space_prefix >= 0 &&
+         kv_bool(l, GGUF_KEY_ADD_SPACE_PREFIX, v->add_space_prefix != 0) < 0))
+        return -1;
+    if (v->hf_json && kv_string(l, GGUF_KEY_HF_JSON, v->hf_json, v->hf_json_len) < 0)
+        return -1;
+    return 0;
+}
+
+static int build_kv_list(struct gguf_kv_list *l, const struct tv_ggml_vocab *vocab)
+{
+    struct tv_write_plan *p = l->p;
+    const char *key;
+    if (p->arch && kv_string(l, GGUF_KEY_ARCHITECTURE, p->arch, strlen(p->arch)) < 0)
+        return -1;
+    if (p->model_name && kv_string(l, "general.name", p->model_name, strlen(p->model_name)) < 0)
+        return -1;
+    if (p->arch && p->hidden && p->hidden <= UINT32_MAX &&
+        (!(key = arch_key(l, "embedding_length")) || kv_u32(l, key, (uint32_t)p->hidden) < 0))
+        return -1;
+    if (p->arch && p->n_vocab && p->n_vocab <= UINT32_MAX &&
+        (!(key = arch_key(l, "vocab_size")) || kv_u32(l, key, (uint32_t)p->n_vocab) < 0))
+        return -1;
+    int64_t file_type = plan_file_type(p);
+    if (file_type >= 0 && kv_u32(l, "general.file_type", (uint32_t)file_type) < 0)
+        return -1;
+    /* ggml's current quantization format version (GGML_QNT_VERSION) */
+    if (p->quantized && kv_u32(l, "general.quantization_version", 2) < 0)
+        return -1;
+    if (add_carried(l, vocab != NULL) < 0)
+        return -1;
+    return vocab ? add_vocab(l, vocab) : 0;
+}
+
+static int write_value(struct gguf_writer *w, const char *key, const struct tv_value *v)
+{
+    switch (v->type) {
+    case TV_VALUE_U8: case TV_VALUE_I8: case TV_VALUE_BOOL: {
+        uint8_t b = v->type == TV_VALUE_I8 ? (uint8_t)v->as.i : (uint8_t)v->as.u;
+        return gw_bytes(w, &b, 1);
+    }
+    case TV_VALUE_U16: case TV_VALUE_I16: {
+        uint16_t x = v->type == TV_VALUE_I16 ? (uint16_t)v->as.i : (uint16_t)v->as.u;
+        uint8_t b[2] = {(uint8_t)x, (uint8_t)(x >> 8)};
+        return gw_bytes(w, b, 2);
+    }
+    case TV_VALUE_U32: return gw_u32(w, (uint32_t)v->as.u);
+    case TV_VALUE_I32: return gw_u32(w, (uint32_t)v->as.i);
+    case TV_VALUE_U64: return gw_u64(w, v->as.u);
+    case TV_VALUE_I64: return gw_u64(w, (uint64_t)v->as.i);
+    case TV_VALUE_F32: {
+        float f = (float)v->as.f;
+        uint32_t bits;
+        memcpy(&bits, &f, 4);
+        return gw_u32(w, bits);
+    }
+    case TV_VALUE_F64: {
+        uint64_t bits;
+        memcpy(&bits, &v->as.f, 8);
+        return gw_u64(w, bits);
+    }
+    case TV_VALUE_STRING:
+        return gw_string(w, v->as.str.ptr, v->as.str.len);
+    case TV_VALUE_ARRAY: {
+        const struct tv_array *a = &v->as.arr;
+        if (gw_u32(w, a->elem_type) < 0 || gw_u64(w, a->n) < 0)
+            return -1;
+        if (a->elem_type == TV_VALUE_STRING) {
+            const struct tv_str *s = a->data;
+            for (uint64_t i = 0; i < a->n; i++)
+                if (gw_string(w, s[i].ptr, s[i].len) < 0)
+                    return -1;
+            return 0;
+        }
+        size_t size = tv_value_type_size(a->elem_type);
+        if (!size) /* arrays of arrays were refused when the list was built */
+            return tv_error_set(w->err, TV_ERR_UNSUPPORTED, "key '%.200s': arrays of %s",
+                                key, tv_value_type_name(a->elem_type));
+        return gw_bytes(w, a->data, (size_t)a->n * size);
+    }
+    default:
+        return tv_error_set(w->err, TV_ERR_UNSUPPORTED, "key '%.200s': value type %d", key,
+                            (int)v->type);
+    }
+}
+
+int tv_gguf_write_plan(struct tv_write_plan *p, tv_out *out, tv_error *err)
+{
+    int rc = -1;
+    struct tv_ggml_vocab vocab;
+    bool have_vocab = false;
+    struct gguf_kv_list list = {.p = p, .err = err};
+    tv_strmap_init(&list.keys);
+    struct gguf_writer w = {.out = out, .err = err};
+    w.buf = tv_malloc(GGUF_WRITE_BUFFER);
+    if (!w.buf) {
+        tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", p->out_name);
+        goto out;
+    }
+    if (tv_vocab_size(p->m)) {
+        if (!tv_ggml_vocab_from_model) {
+            tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: this build cannot export vocabularies",
+                         p->out_name);
+            goto out;
+        }
+        if (tv_ggml_vocab_from_model(p->m, &vocab, err) < 0) {
+            tv_error_prefix(err, "%s", p->out_name);
+            goto out;
+        }
+        have_vocab = true;
+    }
+    if (build_kv_list(&list, have_vocab ? &vocab : NULL) < 0)
+        goto out;
+
+    /* header, key/values, tensor infos */
+    if (gw_bytes(&w, GGUF_MAGIC, 4) < 0 || gw_u32(&w, GGUF_WRITE_VERSION) < 0 ||
+        gw_u64(&w, p->n_tensors) < 0 || gw_u64(&w, list.n) < 0)
+        goto out;
+    for (size_t i = 0; i < list.n; i++) {
+        const struct gguf_out_kv *kv = &list.items[i];
+        if (gw_string(&w, kv->key, strlen(kv->key)) < 0 || gw_u32(&w, kv->value.type) < 0 ||
+            write_value(&w, kv->key, &kv->value) < 0)
+            goto out;
+    }
+    uint64_t offset = 0;
+    for (size_t i = 0; i < p->n_tensors; i++) {
+        const struct tv_plan_tensor *pt = &p->tensors[i];
+        const struct tv_tensor *t = pt->src;
+        if (gw_string(&w, pt->name, strlen(pt->name)) < 0 || gw_u32(&w, t->n_dims) < 0)
+            goto out;
+        for (uint32_t d = t->n_dims; d > 0; d--)
+            if (gw_u64(&w, t->shape[d - 1]) < 0)
+                goto out;
+        if (gw_u32(&w, (uint32_t)tv_dtype_info(pt->dtype)->ggml_type) < 0 ||
+            gw_u64(&w, offset) < 0)
+            goto out;
+        offset += align_up(pt->n_bytes, GGUF_DEFAULT_ALIGNMENT);
+    }
+    if (gw_zeros(&w, (size_t)(align_up(w.written, GGUF_DEFAULT_ALIGNMENT) - w.written)) < 0 ||
+        gw_flush(&w) < 0)
+        goto out;
+
+    /* tensor data, in tensor-info order, each padded to the alignment */
+    const uint64_t data_start = w.written;
+    offset = 0;
+    for (size_t i = 0; i < p->n_tensors; i++) {
+        if (tv_out_tell(out) != data_start + offset) {
+            tv_error_set(err, TV_ERR_IO, "%s: tensor '%s' would start at byte %llu, not %llu",
+                         p->out_name, p->tensors[i].name, (unsigned long long)tv_out_tell(out),
+                         (unsigned long long)(data_start + offset));
+            goto out;
+        }
+        if (tv_write_plan_tensor(p, i, out, err) < 0)
+            goto out;
+        uint64_t n_bytes = p->tensors[i].n_bytes;
+        w.written = data_start + offset + n_bytes;
+        if (gw_zeros(&w, (size_t)(align_up(n_bytes, GGUF_DEFAULT_ALIGNMENT) - n_bytes)) < 0 ||
+            gw_flush(&w) < 0)
+            goto out;
+        offset += align_up(n_bytes, GGUF_DEFAULT_ALIGNMENT);
+    }
+    rc = 0;
+out:
+    tv_free(w.buf);
+    tv_free(list.items);
+    tv_strmap_release(&list.keys);
+    if (have_vocab)
+        tv_ggml_vocab_release(&vocab);
+    return rc;
+}
+
+static int gguf_write(const tv_model *m, tv_out *out, const struct tv_write_options *opt,
+                      tv_error *err)
+{
+    struct tv_write_plan plan;
+    int rc = -1;
+    if (tv_write_plan_init(&plan, m, opt, TV_TARGET_GGUF, tv_out_path(out), err) == 0)
+        rc = tv_gguf_write_plan(&plan, out, err);
+    tv_write_plan_release(&plan);
+    return rc;
+}
+
 const struct tv_format tv_format_gguf = {
     .name = "gguf",
     .label = "GGUF",
     .probe = gguf_probe,
     .read = gguf_read,
+    .write = gguf_write,
 };

@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "convert.h"
 
 #define NAME_SHOWN 200 /* bytes of a tensor name shown in messages */
 
@@ -517,11 +518,15 @@ static int read_safetensors(tv_model *m, tv_blob *blob, tv_error *err)
     return read_file(m, blob, NULL, err);
 }
 
+static int safetensors_write(const tv_model *m, tv_out *out, const struct tv_write_options *opt,
+                             tv_error *err); /* the writer, at the end of the file */
+
 const struct tv_format tv_format_safetensors = {
     .name = "safetensors",
     .label = "safetensors",
     .probe = probe_safetensors,
     .read = read_safetensors,
+    .write = safetensors_write,
 };
 
 /* ---- sharded checkpoints ------------------------------------------------------------ */
@@ -751,3 +756,205 @@ const struct tv_format tv_format_safetensors_index = {
     .probe = probe_index,
     .read = read_index,
 };
+
+/* ---- the writer --------------------------------------------------------------------
+ *
+ * Lays a file out the way the reference writer does (safetensors tensor.rs, prepare
+ * and Metadata's Serialize):
+ *   - tensors sorted by dtype alignment, largest first, in the order of the
+ *     reference's Dtype enum (below), then by name; data offsets back to back from 0;
+ *   - the header is compact JSON: "__metadata__" first, then every tensor in data
+ *     order as {"dtype":..,"shape":[..],"data_offsets":[begin,end]}, strings escaped
+ *     as serde_json escapes them; padded with spaces to a multiple of 8 bytes, so
+ *     that the data starts 8-aligned;
+ *   - __metadata__ holds "format": "pt" (what transformers writes) and then the
+ *     source's own safetensors metadata, sorted by key. Those are strings by
+ *     definition; anything else is refused, never dropped.
+ */
+
+/* The reference's Dtype enum order ("increasing alignment order"). */
+static int dtype_rank(enum tv_dtype dtype)
+{
+    static const enum tv_dtype order[] = {
+        TV_DTYPE_BOOL, TV_DTYPE_F4, TV_DTYPE_F6_E2M3, TV_DTYPE_F6_E3M2, TV_DTYPE_U8,
+        TV_DTYPE_I8, TV_DTYPE_F8_E5M2, TV_DTYPE_F8_E4M3, TV_DTYPE_F8_E8M0,
+        TV_DTYPE_F8_E4M3FNUZ, TV_DTYPE_F8_E5M2FNUZ, TV_DTYPE_I16, TV_DTYPE_U16, TV_DTYPE_F16,
+        TV_DTYPE_BF16, TV_DTYPE_I32, TV_DTYPE_U32, TV_DTYPE_F32, TV_DTYPE_C64, TV_DTYPE_F64,
+        TV_DTYPE_I64, TV_DTYPE_U64};
+    for (size_t i = 0; i < TV_ARRAY_SIZE(order); i++)
+        if (order[i] == dtype)
+            return (int)i;
+    return -1;
+}
+
+static int cmp_write_order(const void *a, const void *b, void *ctx)
+{
+    const struct tv_write_plan *p = ctx;
+    const struct tv_plan_tensor *x = &p->tensors[*(const size_t *)a];
+    const struct tv_plan_tensor *y = &p->tensors[*(const size_t *)b];
+    int rx = dtype_rank(x->dtype), ry = dtype_rank(y->dtype);
+    if (rx != ry)
+        return rx > ry ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+static int cmp_meta_key(const void *a, const void *b)
+{
+    return strcmp((*(const struct tv_meta *const *)a)->key, (*(const struct tv_meta *const *)b)->key);
+}
+
+/* __metadata__: "format": "pt", then the source's safetensors metadata by key. */
+static int write_metadata_json(const struct tv_write_plan *p, struct tv_text *t, tv_error *err)
+{
+    const tv_model *m = p->m;
+    const struct tv_meta **keep = NULL;
+    size_t n_keep = 0;
+    int rc = -1;
+    struct tv_strmap seen;
+    tv_strmap_init(&seen);
+    if (m->n_meta && !(keep = tv_malloc(m->n_meta * sizeof *keep)))
+        goto oom;
+    for (size_t i = 0; i < m->n_meta; i++) {
+        const struct tv_meta *meta = &m->meta[i];
+        if (meta->origin != TV_ORIGIN_SAFETENSORS || strcmp(meta->key, "format") == 0)
+            continue;
+        if (meta->value.type != TV_VALUE_STRING) {
+            tv_error_set(err, TV_ERR_UNSUPPORTED,
+                         "%s: metadata '%.200s' (from %s) is %s; safetensors metadata holds "
+                         "strings only", p->out_name, meta->key, meta->file,
+                         tv_value_type_name(meta->value.type));
+            goto out;
+        }
+        uint64_t first;
+        int put = tv_strmap_put(&seen, meta->key, strlen(meta->key), n_keep, &first);
+        if (put < 0)
+            goto oom;
+        if (put == 0) {
+            /* the same key in several shards: one value, or a conflict to report */
+            const struct tv_str *a = &keep[first]->value.as.str, *b = &meta->value.as.str;
+            if (a->len != b->len || memcmp(a->ptr, b->ptr, (size_t)a->len) != 0) {
+                tv_error_set(err, TV_ERR_DATA,
+                             "%s: metadata '%.200s' differs between %s and %s; a safetensors "
+                             "file holds one value", p->out_name, meta->key, keep[first]->file,
+                             meta->file);
+                goto out;
+            }
+            continue;
+        }
+        keep[n_keep++] = meta;
+    }
+    if (n_keep > 1)
+        qsort(keep, n_keep, sizeof *keep, cmp_meta_key);
+    static const char head[] = "\"__metadata__\":{\"format\":\"pt\"";
+    tv_text_append(t, head, sizeof head - 1);
+    for (size_t i = 0; i < n_keep; i++) {
+        tv_text_append(t, ",", 1);
+        if (tv_text_json_string(t, keep[i]->key, strlen(keep[i]->key)) < 0 && !t->failed) {
+            tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: metadata key '%.200s' is not valid UTF-8",
+                         p->out_name, keep[i]->key);
+            goto out;
+        }
+        tv_text_append(t, ":", 1);
+        if (tv_text_json_string(t, keep[i]->value.as.str.ptr, (size_t)keep[i]->value.as.str.len) < 0 &&
+            !t->failed) {
+            tv_error_set(err, TV_ERR_UNSUPPORTED,
+                         "%s: metadata '%.200s': the value is not valid UTF-8", p->out_name,
+                         keep[i]->key);
+            goto out;
+        }
+    }
+    tv_text_append(t, "}", 1);
+    if (t->failed)
+        goto oom;
+    rc = 0;
+    goto out;
+oom:
+    tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory building the header", p->out_name);
+out:
+    tv_strmap_release(&seen);
+    tv_free(keep);
+    return rc;
+}
+
+int tv_safetensors_write_part(struct tv_write_plan *p, const size_t *idx, size_t n,
+                              tv_out *out, tv_error *err)
+{
+    int rc = -1;
+    struct tv_text header = {0};
+    size_t *order = n ? tv_malloc(n * sizeof *order) : NULL;
+    if (n && !order)
+        goto oom;
+    if (n)
+        memcpy(order, idx, n * sizeof *order);
+    if (n > 1)
+        qsort_r(order, n, sizeof *order, cmp_write_order, p);
+
+    tv_text_append(&header, "{", 1);
+    if (write_metadata_json(p, &header, err) < 0)
+        goto out;
+    uint64_t offset = 0;
+    for (size_t k = 0; k < n; k++) {
+        const struct tv_plan_tensor *pt = &p->tensors[order[k]];
+        const struct tv_tensor *t = pt->src;
+        tv_text_append(&header, ",", 1);
+        tv_text_json_string(&header, pt->name, strlen(pt->name)); /* checked by the plan */
+        tv_text_printf(&header, ":{\"dtype\":\"%s\",\"shape\":[",
+                       tv_dtype_info(pt->dtype)->safetensors_name);
+        for (uint32_t d = 0; d < t->n_dims; d++)
+            tv_text_printf(&header, "%s%llu", d ? "," : "", (unsigned long long)t->shape[d]);
+        tv_text_printf(&header, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)offset,
+                       (unsigned long long)(offset + pt->n_bytes));
+        offset += pt->n_bytes;
+    }
+    tv_text_append(&header, "}", 1);
+    while (!header.failed && header.len % 8)
+        tv_text_append(&header, " ", 1);
+    if (header.failed)
+        goto oom;
+    if (header.len > TV_SAFETENSORS_MAX_HEADER) {
+        tv_error_set(err, TV_ERR_LIMIT,
+                     "%s: a header of %zu bytes for %zu tensors is more than readers accept "
+                     "(%llu bytes; the reference's limit): write a folder with "
+                     "--max-shard-size", p->out_name, header.len, n,
+                     (unsigned long long)TV_SAFETENSORS_MAX_HEADER);
+        goto out;
+    }
+    uint8_t len_bytes[8];
+    for (int i = 0; i < 8; i++)
+        len_bytes[i] = (uint8_t)((uint64_t)header.len >> (8 * i));
+    if (tv_out_write(out, len_bytes, 8, err) < 0 ||
+        tv_out_write(out, header.ptr, header.len, err) < 0)
+        goto out;
+    for (size_t k = 0; k < n; k++)
+        if (tv_write_plan_tensor(p, order[k], out, err) < 0)
+            goto out;
+    rc = 0;
+    goto out;
+oom:
+    tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory building the header", p->out_name);
+out:
+    tv_text_release(&header);
+    tv_free(order);
+    return rc;
+}
+
+static int safetensors_write(const tv_model *m, tv_out *out, const struct tv_write_options *opt,
+                             tv_error *err)
+{
+    struct tv_write_plan plan;
+    int rc = -1;
+    size_t *idx = NULL;
+    if (tv_write_plan_init(&plan, m, opt, TV_TARGET_SAFETENSORS, tv_out_path(out), err) < 0)
+        goto out;
+    if (plan.n_tensors && !(idx = tv_malloc(plan.n_tensors * sizeof *idx))) {
+        tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", plan.out_name);
+        goto out;
+    }
+    for (size_t i = 0; i < plan.n_tensors; i++)
+        idx[i] = i;
+    rc = tv_safetensors_write_part(&plan, idx, plan.n_tensors, out, err);
+out:
+    tv_free(idx);
+    tv_write_plan_release(&plan);
+    return rc;
+}

@@ -136,6 +136,8 @@ typedef struct tv_out tv_out;
 tv_out *tv_out_open(const char *path, bool force, tv_error *err);
 int tv_out_write(tv_out *out, const void *buf, size_t len, tv_error *err);
 uint64_t tv_out_tell(const tv_out *out);
+/* The target path given to tv_out_open (for messages). */
+const char *tv_out_path(const tv_out *out);
 int tv_out_commit(tv_out *out, tv_error *err); /* frees out */
 void tv_out_abort(tv_out *out);                /* frees out; NULL is fine */
 

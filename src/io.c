@@ -237,6 +237,11 @@ uint64_t tv_out_tell(const tv_out *out)
     return out->written;
 }
 
+const char *tv_out_path(const tv_out *out)
+{
+    return out->path;
+}
+
 int tv_out_commit(tv_out *out, tv_error *err)
 {
     int rc = -1;

@@ -17,6 +17,7 @@ struct command {
 static const struct command commands[] = {
     {"inspect", cmd_inspect, "show what is in model files and folders"},
     {"verify", cmd_verify, "check that vocabulary, config and embedding agree (a CI gate)"},
+    {"convert", cmd_convert, "write a model as GGUF, safetensors, a folder or tokenizer.json"},
 };
 
 static const struct command *find_command(const char *name)

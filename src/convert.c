@@ -1,0 +1,1246 @@
+/*
+ * Writing a model: the write plan, tensor streaming, and the outputs that are more
+ * than one format writer: Hugging Face folders and tokenizer.json files.
+ *
+ *   tv_model_write(m, path, opt)
+ *     1. the output format: opt->format, else the path (.gguf, .safetensors,
+ *        *tokenizer.json, a folder: an existing folder, a trailing '/', or a name
+ *        without an extension)
+ *     2. a write plan (tv_write_plan_init): which tensors, their output names,
+ *        dtypes and bytes; everything the target cannot hold is refused here,
+ *        before the output exists
+ *     3. the bytes: one file through tv_out (temporary file beside the target,
+ *        fsync, rename), or a folder built in a temporary folder beside the target
+ *        and renamed into place (config.json, tokenizer.json, model.safetensors or
+ *        model-0000i-of-0000n.safetensors + model.safetensors.index.json)
+ *
+ * Streaming keeps memory bounded: a tensor whose dtype is kept is copied from the
+ * source mapping in 4 MiB pieces; one that is converted goes through 1 MiB of f32
+ * scratch. Source pages already written are dropped from the mapping, so the
+ * resident set does not grow with the model either.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "convert.h"
+#include "vocab_export.h"
+
+/* TEMPORARY until src/vocab_export.c lands */
+#pragma weak tv_tokenizer_json_from_model
+
+#define COPY_CHUNK (4u << 20)          /* bytes copied per write when the dtype is kept */
+#define SCRATCH_FLOATS (256u * 1024u)  /* 1 MiB of f32 for conversions */
+#define MAX_ELEMENT_BYTES 8            /* the widest element a conversion writes (F64) */
+#define GGUF_MAX_NAME_BYTES 63         /* ggml's GGML_MAX_NAME is 64 with the NUL */
+
+/* ---- text buffers and JSON strings ---------------------------------------------- */
+
+void tv_text_release(struct tv_text *t)
+{
+    tv_free(t->ptr);
+    memset(t, 0, sizeof *t);
+}
+
+static bool text_reserve(struct tv_text *t, size_t extra)
+{
+    if (t->failed)
+        return false;
+    if (t->len + extra + 1 <= t->cap)
+        return true;
+    size_t cap = t->cap ? t->cap : 256;
+    while (cap < t->len + extra + 1) {
+        if (cap > SIZE_MAX / 2) {
+            t->failed = true;
+            return false;
+        }
+        cap *= 2;
+    }
+    char *p = tv_realloc(t->ptr, cap);
+    if (!p) {
+        t->failed = true;
+        return false;
+    }
+    t->ptr = p;
+    t->cap = cap;
+    return true;
+}
+
+void tv_text_append(struct tv_text *t, const char *s, size_t len)
+{
+    if (!text_reserve(t, len))
+        return;
+    memcpy(t->ptr + t->len, s, len);
+    t->len += len;
+    t->ptr[t->len] = '\0';
+}
+
+void tv_text_printf(struct tv_text *t, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        t->failed = true;
+        return;
+    }
+    if ((size_t)n < sizeof small) {
+        tv_text_append(t, small, (size_t)n);
+        return;
+    }
+    if (!text_reserve(t, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(t->ptr + t->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+bool tv_utf8_valid(const char *str, size_t len)
+{
+    const uint8_t *s = (const uint8_t *)str;
+    size_t i = 0;
+    while (i < len) {
+        uint8_t c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 1, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF)
+            n = 2, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4)
+            n = 3, cp = c & 0x07;
+        else
+            return false;
+        if (len - i - 1 < n)
+            return false;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + k] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+/* serde_json's escapes: \" \\ \b \f \n \r \t, other controls as \u00xx, the rest raw. */
+int tv_text_json_string(struct tv_text *t, const char *s, size_t len)
+{
+    if (!tv_utf8_valid(s, len))
+        return -1;
+    tv_text_append(t, "\"", 1);
+    size_t run = 0; /* bytes copied as they are, flushed before each escape */
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = (uint8_t)s[i];
+        const char *esc = NULL;
+        char hex[8];
+        switch (c) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        default:
+            if (c < 0x20) {
+                snprintf(hex, sizeof hex, "\\u%04x", c);
+                esc = hex;
+            }
+        }
+        if (!esc)
+            continue;
+        tv_text_append(t, s + run, i - run);
+        tv_text_append(t, esc, strlen(esc));
+        run = i + 1;
+    }
+    tv_text_append(t, s + run, len - run);
+    tv_text_append(t, "\"", 1);
+    return t->failed ? -1 : 0;
+}
+
+/* ---- architectures ------------------------------------------------------------- */
+
+/*
+ * Hugging Face model classes and model_type values with the GGUF architecture name
+ * llama.cpp's converter gives them, the conventional name of their token embedding in
+ * a Hugging Face checkpoint, and the config.json key of their hidden size.
+ */
+static const struct arch_info {
+    const char *hf_class;
+    const char *model_type;
+    const char *gguf_arch;
+    const char *embedding;
+    const char *hidden_key;
+} arch_table[] = {
+    {"LlamaForCausalLM", "llama", "llama", "model.embed_tokens.weight", "hidden_size"},
+    {"MistralForCausalLM", "mistral", "llama", "model.embed_tokens.weight", "hidden_size"},
+    {"GPT2LMHeadModel", "gpt2", "gpt2", "transformer.wte.weight", "n_embd"},
+    {"BertModel", "bert", "bert", "embeddings.word_embeddings.weight", "hidden_size"},
+    {"BertForMaskedLM", "bert", "bert", "embeddings.word_embeddings.weight", "hidden_size"},
+    {"RobertaModel", "roberta", "bert", "embeddings.word_embeddings.weight", "hidden_size"},
+    {"NomicBertModel", "nomic_bert", "nomic-bert", "embeddings.word_embeddings.weight",
+     "n_embd"},
+    {"Qwen2ForCausalLM", "qwen2", "qwen2", "model.embed_tokens.weight", "hidden_size"},
+    {"Qwen2MoeForCausalLM", "qwen2_moe", "qwen2moe", "model.embed_tokens.weight",
+     "hidden_size"},
+    {"Qwen3ForCausalLM", "qwen3", "qwen3", "model.embed_tokens.weight", "hidden_size"},
+    {"GemmaForCausalLM", "gemma", "gemma", "model.embed_tokens.weight", "hidden_size"},
+    {"Gemma2ForCausalLM", "gemma2", "gemma2", "model.embed_tokens.weight", "hidden_size"},
+    {"Gemma3ForCausalLM", "gemma3_text", "gemma3", "model.embed_tokens.weight", "hidden_size"},
+    {"PhiForCausalLM", "phi", "phi2", "model.embed_tokens.weight", "hidden_size"},
+    {"Phi3ForCausalLM", "phi3", "phi3", "model.embed_tokens.weight", "hidden_size"},
+    {"GPTNeoXForCausalLM", "gpt_neox", "gptneox", "gpt_neox.embed_in.weight", "hidden_size"},
+    {"FalconForCausalLM", "falcon", "falcon", "transformer.word_embeddings.weight",
+     "hidden_size"},
+    {"BloomForCausalLM", "bloom", "bloom", "transformer.word_embeddings.weight", "hidden_size"},
+    {"GPTBigCodeForCausalLM", "gpt_bigcode", "starcoder", "transformer.wte.weight", "n_embd"},
+    {"Starcoder2ForCausalLM", "starcoder2", "starcoder2", "model.embed_tokens.weight",
+     "hidden_size"},
+    {"GPTJForCausalLM", "gptj", "gptj", "transformer.wte.weight", "n_embd"},
+    {"MPTForCausalLM", "mpt", "mpt", "transformer.wte.weight", "d_model"},
+    {"MiniCPMForCausalLM", "minicpm", "minicpm", "model.embed_tokens.weight", "hidden_size"},
+    {"MiniCPM3ForCausalLM", "minicpm3", "minicpm3", "model.embed_tokens.weight",
+     "hidden_size"},
+    {"StableLmForCausalLM", "stablelm", "stablelm", "model.embed_tokens.weight", "hidden_size"},
+    {"OlmoForCausalLM", "olmo", "olmo", "model.embed_tokens.weight", "hidden_size"},
+    {"DeepseekV2ForCausalLM", "deepseek_v2", "deepseek2", "model.embed_tokens.weight",
+     "hidden_size"},
+    {"T5ForConditionalGeneration", "t5", "t5", "shared.weight", "d_model"},
+};
+
+static const struct arch_info *arch_by_class(const char *cls)
+{
+    for (size_t i = 0; i < TV_ARRAY_SIZE(arch_table); i++)
+        if (strcmp(arch_table[i].hf_class, cls) == 0)
+            return &arch_table[i];
+    return NULL;
+}
+
+static const struct arch_info *arch_by_model_type(const char *type)
+{
+    for (size_t i = 0; i < TV_ARRAY_SIZE(arch_table); i++)
+        if (strcmp(arch_table[i].model_type, type) == 0)
+            return &arch_table[i];
+    return NULL;
+}
+
+/* The first row for a GGUF architecture name (its Hugging Face class and type). */
+static const struct arch_info *arch_by_gguf(const char *arch)
+{
+    if (!arch)
+        return NULL;
+    for (size_t i = 0; i < TV_ARRAY_SIZE(arch_table); i++)
+        if (strcmp(arch_table[i].gguf_arch, arch) == 0)
+            return &arch_table[i];
+    return NULL;
+}
+
+static const struct arch_info *arch_by_embedding(const char *name)
+{
+    for (size_t i = 0; i < TV_ARRAY_SIZE(arch_table); i++)
+        if (strcmp(arch_table[i].embedding, name) == 0)
+            return &arch_table[i];
+    return NULL;
+}
+
+int tv_gguf_file_type(enum tv_dtype dtype)
+{
+    /* llama.h enum llama_ftype; the K-quants name their _M variant. */
+    switch (dtype) {
+    case TV_DTYPE_F32: return 0;
+    case TV_DTYPE_F16: return 1;
+    case TV_DTYPE_Q4_0: return 2;
+    case TV_DTYPE_Q4_1: return 3;
+    case TV_DTYPE_Q8_0: return 7;
+    case TV_DTYPE_Q5_0: return 8;
+    case TV_DTYPE_Q5_1: return 9;
+    case TV_DTYPE_Q2_K: return 10;
+    case TV_DTYPE_Q3_K: return 12;
+    case TV_DTYPE_Q4_K: return 15;
+    case TV_DTYPE_Q5_K: return 17;
+    case TV_DTYPE_Q6_K: return 18;
+    case TV_DTYPE_IQ2_XXS: return 19;
+    case TV_DTYPE_IQ2_XS: return 20;
+    case TV_DTYPE_IQ3_XXS: return 23;
+    case TV_DTYPE_IQ1_S: return 24;
+    case TV_DTYPE_IQ4_NL: return 25;
+    case TV_DTYPE_IQ3_S: return 26;
+    case TV_DTYPE_IQ2_S: return 28;
+    case TV_DTYPE_IQ4_XS: return 30;
+    case TV_DTYPE_IQ1_M: return 31;
+    case TV_DTYPE_BF16: return 32;
+    case TV_DTYPE_TQ1_0: return 36;
+    case TV_DTYPE_TQ2_0: return 37;
+    case TV_DTYPE_MXFP4: return 38;
+    default: return -1;
+    }
+}
+
+/* ---- options ----------------------------------------------------------------------- */
+
+void tv_write_options_init(struct tv_write_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->dtype = -1;
+}
+
+/* ---- the plan ------------------------------------------------------------------------ */
+
+static const char *target_label(enum tv_write_target target)
+{
+    return target == TV_TARGET_GGUF ? "GGUF" : "safetensors";
+}
+
+static bool target_holds(enum tv_write_target target, enum tv_dtype dtype)
+{
+    const struct tv_dtype_info *info = tv_dtype_info(dtype);
+    return target == TV_TARGET_GGUF ? info->ggml_type >= 0 : info->safetensors_name != NULL;
+}
+
+static const char *plan_strdup(struct tv_write_plan *p, const char *s, size_t len)
+{
+    return tv_arena_strndup(&p->arena, s, len);
+}
+
+static const char *meta_string(const tv_model *m, enum tv_origin origin, const char *key,
+                               size_t *len)
+{
+    const struct tv_meta *meta = tv_model_meta_find_origin(m, origin, key);
+    if (!meta || meta->value.type != TV_VALUE_STRING)
+        return NULL;
+    *len = (size_t)meta->value.as.str.len;
+    return meta->value.as.str.ptr;
+}
+
+static const char *config_string(const tv_model *m, const char *key)
+{
+    const cJSON *item = m->config ? cJSON_GetObjectItemCaseSensitive(m->config, key) : NULL;
+    return cJSON_IsString(item) && item->valuestring[0] ? item->valuestring : NULL;
+}
+
+/* The first claim of a kind, or -1. */
+static int64_t first_claim(const tv_model *m, enum tv_claim_kind kind)
+{
+    for (size_t i = 0; i < m->n_claims; i++)
+        if (m->claims[i].kind == kind && m->claims[i].value >= 0)
+            return m->claims[i].value;
+    return -1;
+}
+
+/* Architecture, name, vocabulary size, hidden size and tying, from what the sources say. */
+static int describe_model(struct tv_write_plan *p, tv_error *err)
+{
+    const tv_model *m = p->m;
+    const struct tv_tensor *emb = tv_model_embedding(m);
+    size_t len;
+    const char *s = meta_string(m, TV_ORIGIN_GGUF, "general.architecture", &len);
+    bool from_gguf = s != NULL;
+    if (s) {
+        p->arch = plan_strdup(p, s, len);
+    } else if (m->config) {
+        const cJSON *archs = cJSON_GetObjectItemCaseSensitive(m->config, "architectures");
+        const cJSON *first = cJSON_IsArray(archs) ? archs->child : NULL;
+        const struct arch_info *a = cJSON_IsString(first) ? arch_by_class(first->valuestring)
+                                                          : NULL;
+        const char *type = config_string(m, "model_type");
+        if (!a && type)
+            a = arch_by_model_type(type);
+        if (a)
+            p->arch = a->gguf_arch;
+        else if (type)
+            p->arch = type;
+    }
+    if (!p->arch && emb) {
+        const struct arch_info *a = arch_by_embedding(emb->name);
+        p->arch = a ? a->gguf_arch : NULL;
+    }
+    if (s && !p->arch)
+        goto oom;
+
+    s = meta_string(m, TV_ORIGIN_GGUF, "general.name", &len);
+    if (s) {
+        p->model_name = plan_strdup(p, s, len);
+        if (!p->model_name)
+            goto oom;
+    } else if ((s = config_string(m, "_name_or_path"))) {
+        const char *slash = strrchr(s, '/');
+        if (!slash || slash[1])
+            p->model_name = slash ? slash + 1 : s;
+    }
+
+    p->n_vocab = tv_vocab_size(m);
+    if (!p->n_vocab && emb)
+        p->n_vocab = emb->shape[0];
+    if (!p->n_vocab && first_claim(m, TV_CLAIM_VOCAB_SIZE) > 0)
+        p->n_vocab = (uint64_t)first_claim(m, TV_CLAIM_VOCAB_SIZE);
+    if (emb)
+        p->hidden = emb->shape[1];
+    else if (first_claim(m, TV_CLAIM_HIDDEN_DIM) > 0)
+        p->hidden = (uint64_t)first_claim(m, TV_CLAIM_HIDDEN_DIM);
+
+    p->tied = (int)first_claim(m, TV_CLAIM_TIED);
+    /* llama.cpp ties a GGUF model's output to token_embd when output.weight is absent. */
+    if (p->tied < 0 && from_gguf && emb && m->n_tensors > 1)
+        p->tied = tv_model_tensor_find(m, "output.weight") == NULL;
+    return 0;
+oom:
+    return tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", p->out_name);
+}
+
+static const char *output_name(struct tv_write_plan *p, const struct tv_tensor *t, bool is_emb)
+{
+    if (!is_emb)
+        return t->name;
+    if (p->target == TV_TARGET_GGUF)
+        return TV_GGUF_EMBEDDING_NAME;
+    const struct arch_info *a = arch_by_gguf(p->arch);
+    return a ? a->embedding : t->name;
+}
+
+/* The rules of the target for a tensor's name and shape. */
+static int check_tensor(const struct tv_write_plan *p, const struct tv_plan_tensor *pt,
+                        tv_error *err)
+{
+    const struct tv_tensor *t = pt->src;
+    size_t len = strlen(pt->name);
+    if (p->target == TV_TARGET_SAFETENSORS) {
+        if (!tv_utf8_valid(pt->name, len))
+            return tv_error_set(err, TV_ERR_UNSUPPORTED,
+                                "%s: tensor '%.200s': the name is not valid UTF-8, which a "
+                                "safetensors header (JSON) cannot hold", p->out_name, pt->name);
+        return 0;
+    }
+    if (len > GGUF_MAX_NAME_BYTES)
+        return tv_error_set(err, TV_ERR_UNSUPPORTED,
+                            "%s: tensor '%.200s': name of %zu bytes; GGUF (ggml) allows at most "
+                            "%d", p->out_name, pt->name, len, GGUF_MAX_NAME_BYTES);
+    if (t->n_dims > TV_GGUF_MAX_DIMS)
+        return tv_error_set(err, TV_ERR_UNSUPPORTED,
+                            "%s: tensor '%s': %u dimensions; GGUF (ggml) allows at most %d",
+                            p->out_name, pt->name, t->n_dims, TV_GGUF_MAX_DIMS);
+    /* ggml's reader divides by ne[1..3] to check the element count. */
+    for (uint32_t d = 0; d + 1 < t->n_dims; d++)
+        if (t->shape[d] == 0)
+            return tv_error_set(err, TV_ERR_UNSUPPORTED,
+                                "%s: tensor '%s': dimension %u is 0; ggml's reader cannot load "
+                                "an empty outer dimension", p->out_name, pt->name, d);
+    return 0;
+}
+
+/* Output dtype of one tensor: keep, --dtype, or F32 where the target cannot hold it. */
+static int choose_dtype(const struct tv_write_plan *p, struct tv_plan_tensor *pt,
+                        tv_error *err)
+{
+    const struct tv_tensor *t = pt->src;
+    const struct tv_dtype_info *info = tv_dtype_info(t->dtype);
+    bool numeric_float = (info->flags & (TV_DTYPE_FLOAT | TV_DTYPE_QUANT)) != 0;
+    if (p->opt->dtype >= 0 && numeric_float && t->n_dims >= 2)
+        pt->dtype = (enum tv_dtype)p->opt->dtype;
+    else if (target_holds(p->target, t->dtype))
+        pt->dtype = t->dtype;
+    else if (numeric_float)
+        pt->dtype = TV_DTYPE_F32; /* quantized or 8-bit floats: decoded exactly */
+    else
+        return tv_error_set(err, TV_ERR_UNSUPPORTED,
+                            "%s: tensor '%s' is %s, a dtype %s cannot hold%s", p->out_name,
+                            t->name, info->name, target_label(p->target),
+                            p->target == TV_TARGET_GGUF && (info->flags & TV_DTYPE_INT)
+                                ? " (GGUF has I8, I16, I32 and I64 only)"
+                                : "");
+    if (pt->dtype == t->dtype)
+        return 0;
+    if (!tv_dtype_can_to_f32(t->dtype))
+        return tv_error_set(err, TV_ERR_UNSUPPORTED,
+                            "%s: tensor '%s' is %s, which %s cannot hold and tokvec cannot "
+                            "decode", p->out_name, t->name, info->name, target_label(p->target));
+    const struct tv_dtype_info *out = tv_dtype_info(pt->dtype);
+    uint64_t row = t->n_dims ? t->shape[t->n_dims - 1] : 1;
+    if (row % out->block_size)
+        return tv_error_set(err, TV_ERR_UNSUPPORTED,
+                            "%s: tensor '%s': rows of %llu elements are not a multiple of %s's "
+                            "block size %u", p->out_name, t->name, (unsigned long long)row,
+                            out->name, out->block_size);
+    return 0;
+}
+
+int tv_write_plan_init(struct tv_write_plan *p, const tv_model *m,
+                       const struct tv_write_options *opt, enum tv_write_target target,
+                       const char *out_name, tv_error *err)
+{
+    memset(p, 0, sizeof *p);
+    p->m = m;
+    p->opt = opt;
+    p->target = target;
+    p->out_name = out_name;
+    p->tied = -1;
+    tv_arena_init(&p->arena);
+    struct tv_strmap names;
+    tv_strmap_init(&names);
+    int rc = -1;
+
+    if (opt->dtype >= 0) {
+        if (opt->dtype >= TV_DTYPE_COUNT || !tv_dtype_can_from_f32((enum tv_dtype)opt->dtype)) {
+            tv_error_set(err, TV_ERR_USAGE, "%s: tokvec cannot convert tensors to %s (it writes "
+                         "F32, F16, BF16, Q8_0 and Q4_0)", out_name,
+                         tv_dtype_name((enum tv_dtype)opt->dtype));
+            goto out;
+        }
+        if (!target_holds(target, (enum tv_dtype)opt->dtype)) {
+            tv_error_set(err, TV_ERR_USAGE, "%s: %s cannot hold %s tensors (use f32, f16 or "
+                         "bf16, or write GGUF)", out_name, target_label(target),
+                         tv_dtype_name((enum tv_dtype)opt->dtype));
+            goto out;
+        }
+    }
+    if (describe_model(p, err) < 0)
+        goto out;
+
+    const struct tv_tensor *emb = tv_model_embedding(m);
+    if (opt->only_embedding && !emb) {
+        tv_error_set(err, TV_ERR_NOTFOUND,
+                     "%s: no token embedding found among %zu tensors (name it with "
+                     "--embedding)", m->path, m->n_tensors);
+        goto out;
+    }
+    size_t n = opt->only_embedding ? 1 : m->n_tensors;
+    p->tensors = n ? tv_calloc(n, sizeof *p->tensors) : NULL;
+    if (n && !p->tensors) {
+        tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory planning %zu tensors", out_name, n);
+        goto out;
+    }
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        const struct tv_tensor *t = &m->tensors[i];
+        if (opt->only_embedding && t != emb)
+            continue;
+        struct tv_plan_tensor *pt = &p->tensors[p->n_tensors];
+        pt->src = t;
+        pt->is_embedding = t == emb;
+        pt->name = output_name(p, t, pt->is_embedding);
+        uint64_t n_elements, existing;
+        if (check_tensor(p, pt, err) < 0 || choose_dtype(p, pt, err) < 0)
+            goto out;
+        if (tv_tensor_size(pt->dtype, t->n_dims, t->shape, &n_elements, &pt->n_bytes, err) < 0) {
+            tv_error_prefix(err, "%s: tensor '%s'", out_name, t->name);
+            goto out;
+        }
+        int put = tv_strmap_put(&names, pt->name, strlen(pt->name), p->n_tensors, &existing);
+        if (put < 0) {
+            tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", out_name);
+            goto out;
+        }
+        if (put == 0) {
+            tv_error_set(err, TV_ERR_DATA,
+                         "%s: tensors '%s' and '%s' would both be written as '%s'", out_name,
+                         p->tensors[existing].src->name, t->name, pt->name);
+            goto out;
+        }
+        if (!tv_add_u64_fits(p->total_bytes, pt->n_bytes, &p->total_bytes)) {
+            tv_error_set(err, TV_ERR_LIMIT, "%s: the tensors add up to more than 2^64 bytes",
+                         out_name);
+            goto out;
+        }
+        p->quantized |= (tv_dtype_info(pt->dtype)->flags & TV_DTYPE_QUANT) != 0;
+        p->dtype_changed |= pt->dtype != t->dtype;
+        p->n_tensors++;
+    }
+    if (p->dtype_changed) {
+        p->scratch_n = SCRATCH_FLOATS;
+        p->scratch = tv_malloc(p->scratch_n * sizeof *p->scratch);
+        p->buf_len = p->scratch_n * MAX_ELEMENT_BYTES;
+        p->buf = tv_malloc(p->buf_len);
+        if (!p->scratch || !p->buf) {
+            tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory for conversion buffers",
+                         out_name);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    tv_strmap_release(&names);
+    return rc;
+}
+
+void tv_write_plan_release(struct tv_write_plan *p)
+{
+    tv_free(p->tensors);
+    tv_free(p->scratch);
+    tv_free(p->buf);
+    tv_arena_release(&p->arena);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---- streaming ---------------------------------------------------------------------- */
+
+/* The file mapping that holds [data, data + len), or NULL (a heap blob). */
+static const tv_blob *mapping_of(const tv_model *m, const uint8_t *data, uint64_t len)
+{
+    for (size_t i = 0; i < m->n_blobs; i++) {
+        const tv_blob *b = m->blobs[i];
+        if (b->kind == TV_BLOB_MMAP && b->base && data >= b->data &&
+            (uint64_t)(data - b->data) <= b->len && len <= b->len - (size_t)(data - b->data))
+            return b;
+    }
+    return NULL;
+}
+
+/*
+ * Drops the mapping's pages that lie wholly before end: they were written already.
+ * The mapping is read-only and never written, so the kernel reads the same bytes
+ * back from the file if anything touches them again.
+ */
+static void drop_pages(const tv_blob *map, const uint8_t *begin, const uint8_t *end)
+{
+    if (!map)
+        return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)begin & ~(page - 1), hi = (uintptr_t)end & ~(page - 1);
+    if (lo < (uintptr_t)map->base)
+        lo = (uintptr_t)map->base;
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+static uint64_t gcd_u64(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
+int tv_write_plan_tensor(struct tv_write_plan *p, size_t i, tv_out *out, tv_error *err)
+{
+    const struct tv_plan_tensor *pt = &p->tensors[i];
+    const struct tv_tensor *t = pt->src;
+    if (!t->data && t->n_bytes)
+        return tv_error_set(err, TV_ERR_USAGE, "%s: tensor '%s': its data is not loaded",
+                            p->out_name, t->name);
+    const tv_blob *map = mapping_of(p->m, t->data, t->n_bytes);
+    if (map && t->n_bytes > COPY_CHUNK)
+        madvise((void *)((uintptr_t)t->data & ~((uintptr_t)sysconf(_SC_PAGESIZE) - 1)),
+                (size_t)t->n_bytes, MADV_SEQUENTIAL);
+    if (pt->dtype == t->dtype) {
+        for (uint64_t done = 0; done < t->n_bytes;) {
+            size_t len = t->n_bytes - done < COPY_CHUNK ? (size_t)(t->n_bytes - done)
+                                                        : COPY_CHUNK;
+            if (tv_out_write(out, t->data + done, len, err) < 0) {
+                tv_error_prefix(err, "tensor '%s'", t->name);
+                return -1;
+            }
+            done += len;
+            drop_pages(map, t->data, t->data + done);
+        }
+    } else {
+        const uint64_t bs_src = tv_dtype_info(t->dtype)->block_size;
+        const uint64_t bs_dst = tv_dtype_info(pt->dtype)->block_size;
+        const uint64_t unit = bs_src / gcd_u64(bs_src, bs_dst) * bs_dst;
+        const uint64_t chunk = p->scratch_n - p->scratch_n % unit;
+        for (uint64_t done = 0; done < t->n_elements;) {
+            uint64_t count = t->n_elements - done < chunk ? t->n_elements - done : chunk;
+            uint64_t src_off, dst_len;
+            tv_dtype_bytes(t->dtype, done, &src_off, NULL);
+            tv_dtype_bytes(pt->dtype, count, &dst_len, NULL);
+            if (tv_dtype_convert(t->dtype, t->data + src_off, pt->dtype, p->buf, count,
+                                 p->scratch, p->scratch_n, err) < 0) {
+                tv_error_prefix(err, "%s: tensor '%s' (%s to %s, elements %llu to %llu)",
+                                p->out_name, t->name, tv_dtype_name(t->dtype),
+                                tv_dtype_name(pt->dtype), (unsigned long long)done,
+                                (unsigned long long)(done + count - 1));
+                return -1;
+            }
+            if (tv_out_write(out, p->buf, (size_t)dst_len, err) < 0) {
+                tv_error_prefix(err, "tensor '%s'", t->name);
+                return -1;
+            }
+            done += count;
+            tv_dtype_bytes(t->dtype, done, &src_off, NULL);
+            drop_pages(map, t->data, t->data + src_off);
+        }
+    }
+    p->tensors_done++;
+    p->bytes_done += pt->n_bytes;
+    if (p->opt->progress)
+        p->opt->progress(p->opt->progress_ctx, p->tensors_done, p->n_tensors, p->bytes_done,
+                         p->total_bytes);
+    return 0;
+}
+
+/* ---- config.json --------------------------------------------------------------------- */
+
+/* Sets obj[key] to a number, replacing what is there. Returns 0 or -1 (OOM). */
+static int json_set_number(cJSON *obj, const char *key, double value)
+{
+    cJSON *item = cJSON_CreateNumber(value);
+    if (!item)
+        return -1;
+    if (cJSON_GetObjectItemCaseSensitive(obj, key))
+        return cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item) ? 0 : -1;
+    if (!cJSON_AddItemToObject(obj, key, item)) {
+        cJSON_Delete(item);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *const hidden_aliases[] = {"hidden_size", "n_embd", "d_model", "dim",
+                                             "hidden_dim", "embed_dim", "n_embed"};
+
+/*
+ * config.json for a folder: the source's config.json when there is one, with the
+ * numbers updated to what is written; otherwise one made from the architecture.
+ */
+static char *build_config(const struct tv_write_plan *p, tv_error *err)
+{
+    const tv_model *m = p->m;
+    const struct arch_info *a = arch_by_gguf(p->arch);
+    cJSON *doc = m->config ? cJSON_Duplicate(m->config, 1) : cJSON_CreateObject();
+    char *text = NULL;
+    if (!doc)
+        goto oom;
+    if (!cJSON_GetObjectItemCaseSensitive(doc, "architectures") && a) {
+        cJSON *archs = cJSON_AddArrayToObject(doc, "architectures");
+        cJSON *name = cJSON_CreateString(a->hf_class);
+        if (!archs || !name || !cJSON_AddItemToArray(archs, name)) {
+            cJSON_Delete(name);
+            goto oom;
+        }
+    }
+    if (!cJSON_GetObjectItemCaseSensitive(doc, "model_type") && (a || p->arch) &&
+        !cJSON_AddStringToObject(doc, "model_type", a ? a->model_type : p->arch))
+        goto oom;
+    if (p->n_vocab && json_set_number(doc, "vocab_size", (double)p->n_vocab) < 0)
+        goto oom;
+    if (p->hidden) {
+        if (json_set_number(doc, "hidden_size", (double)p->hidden) < 0)
+            goto oom;
+        for (size_t k = 1; k < TV_ARRAY_SIZE(hidden_aliases); k++) {
+            bool arch_key = a && strcmp(a->hidden_key, hidden_aliases[k]) == 0;
+            if ((arch_key || cJSON_GetObjectItemCaseSensitive(doc, hidden_aliases[k])) &&
+                json_set_number(doc, hidden_aliases[k], (double)p->hidden) < 0)
+                goto oom;
+        }
+    }
+    if (p->tied >= 0 && !cJSON_GetObjectItemCaseSensitive(doc, "tie_word_embeddings") &&
+        !cJSON_AddBoolToObject(doc, "tie_word_embeddings", p->tied))
+        goto oom;
+    /* Special ids the vocabulary names and the config does not, so that they survive
+       a round trip through a folder whatever the tokenizer.json can say. */
+    for (int s = 0; s < TV_SPECIAL_COUNT; s++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s_token_id", tv_special_name(s));
+        int64_t id = tv_vocab_special(m, s);
+        if (id >= 0 && !cJSON_GetObjectItemCaseSensitive(doc, key) &&
+            json_set_number(doc, key, (double)id) < 0)
+            goto oom;
+    }
+    text = cJSON_Print(doc);
+    if (!text)
+        goto oom;
+    cJSON_Delete(doc);
+    return text;
+oom:
+    cJSON_Delete(doc);
+    tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory building config.json", p->out_name);
+    return NULL;
+}
+
+/* ---- whole files ------------------------------------------------------------------------ */
+
+static int write_bytes_file(const char *path, const void *bytes, size_t len, bool force,
+                            tv_error *err)
+{
+    tv_out *out = tv_out_open(path, force, err);
+    if (!out)
+        return -1;
+    if (tv_out_write(out, bytes, len, err) < 0) {
+        tv_out_abort(out);
+        return -1;
+    }
+    return tv_out_commit(out, err);
+}
+
+static int write_tokenizer_json(const tv_model *m, const char *path, bool force, tv_error *err)
+{
+    if (!tv_vocab_size(m))
+        return tv_error_set(err, TV_ERR_NOTFOUND, "%s: no vocabulary to write to %s", m->path,
+                            path);
+    char *json = NULL;
+    size_t len = 0;
+    if (!tv_tokenizer_json_from_model)
+        return tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: this build cannot export vocabularies",
+                            path);
+    if (tv_tokenizer_json_from_model(m, &json, &len, err) < 0) {
+        tv_error_prefix(err, "%s", path);
+        return -1;
+    }
+    int rc = write_bytes_file(path, json, len, force, err);
+    tv_free(json);
+    return rc;
+}
+
+static int write_format_file(const tv_model *m, const char *path, const struct tv_format *fmt,
+                             const struct tv_write_options *opt, tv_error *err)
+{
+    tv_out *out = tv_out_open(path, opt->force != 0, err);
+    if (!out)
+        return -1;
+    if (fmt->write(m, out, opt, err) < 0) {
+        tv_out_abort(out);
+        return -1;
+    }
+    return tv_out_commit(out, err);
+}
+
+/* ---- folders -------------------------------------------------------------------------------- */
+
+/* Removes a flat folder that tokvec made (its files, then itself). */
+static void remove_flat_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char *path = tv_path_join(dir, e->d_name);
+            if (path)
+                unlink(path);
+            tv_free(path);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+static int fsync_dir(const char *dir, tv_error *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return tv_error_set(err, TV_ERR_IO, "%s: cannot open the folder to flush it: %s", dir,
+                            strerror(errno));
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    if (rc < 0 && saved != EINVAL)
+        return tv_error_set(err, TV_ERR_IO, "%s: fsync failed: %s", dir, strerror(saved));
+    return 0;
+}
+
+/*
+ * An existing folder is replaced only when it is flat (model folders are): that keeps
+ * --force from sweeping away a tree that was never a model folder.
+ */
+static int check_replaceable(const char *path, tv_error *err)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return tv_error_set(err, TV_ERR_IO, "%s: cannot list the folder to replace: %s", path,
+                            strerror(errno));
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char *sub = tv_path_join(path, e->d_name);
+        struct stat st;
+        if (sub && lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+            rc = tv_error_set(err, TV_ERR_USAGE,
+                              "%s: will not replace a folder that holds the folder '%s' (a "
+                              "model folder is flat); remove it yourself", path, e->d_name);
+        tv_free(sub);
+        if (rc)
+            break;
+    }
+    closedir(d);
+    return rc;
+}
+
+/*
+ * Assigns the plan's tensors to shards the way Hugging Face does (huggingface_hub's
+ * split_state_dict_into_shards): in order, the current shard is closed when the next
+ * tensor would take it over max; a tensor larger than max goes alone into a shard of
+ * its own at once. Shards are numbered in the order they are closed. shard_of[i] gets
+ * tensor i's shard; max 0 means one shard.
+ */
+static int plan_shards(const struct tv_write_plan *p, uint64_t max, size_t *shard_of,
+                       size_t *n_shards, tv_error *err)
+{
+    size_t *number = tv_malloc((p->n_tensors + 1) * sizeof *number); /* group -> shard */
+    if (!number)
+        return tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", p->out_name);
+    size_t n_groups = 0, n_closed = 0, open = SIZE_MAX;
+    uint64_t open_bytes = 0;
+    for (size_t i = 0; i < p->n_tensors; i++) {
+        uint64_t bytes = p->tensors[i].n_bytes;
+        if (max && bytes > max) {
+            shard_of[i] = n_groups;
+            number[n_groups++] = n_closed++;
+            continue;
+        }
+        if (open == SIZE_MAX || (max && open_bytes + bytes > max)) {
+            if (open != SIZE_MAX)
+                number[open] = n_closed++;
+            open = n_groups++;
+            open_bytes = 0;
+        }
+        shard_of[i] = open;
+        open_bytes += bytes;
+    }
+    if (open != SIZE_MAX)
+        number[open] = n_closed++;
+    for (size_t i = 0; i < p->n_tensors; i++)
+        shard_of[i] = number[shard_of[i]];
+    *n_shards = n_closed;
+    tv_free(number);
+    return 0;
+}
+
+static int cmp_plan_name(const void *a, const void *b, void *ctx)
+{
+    const struct tv_write_plan *p = ctx;
+    return strcmp(p->tensors[*(const size_t *)a].name, p->tensors[*(const size_t *)b].name);
+}
+
+/* model.safetensors.index.json as transformers writes it (indent 2, sorted keys). */
+static int build_index(const struct tv_write_plan *p, const size_t *shard_of, size_t n_shards,
+                       struct tv_text *t, tv_error *err)
+{
+    size_t *order = tv_malloc(p->n_tensors * sizeof *order);
+    int rc = -1;
+    if (!order)
+        goto oom;
+    for (size_t i = 0; i < p->n_tensors; i++)
+        order[i] = i;
+    qsort_r(order, p->n_tensors, sizeof *order, cmp_plan_name, (void *)p);
+    tv_text_printf(t, "{\n  \"metadata\": {\n    \"total_size\": %llu\n  },\n  \"weight_map\": {",
+                   (unsigned long long)p->total_bytes);
+    for (size_t i = 0; i < p->n_tensors; i++) {
+        const struct tv_plan_tensor *pt = &p->tensors[order[i]];
+        tv_text_append(t, i ? ",\n    " : "\n    ", 5 + (i ? 1 : 0));
+        tv_text_json_string(t, pt->name, strlen(pt->name));
+        tv_text_printf(t, ": \"model-%05zu-of-%05zu.safetensors\"", shard_of[order[i]] + 1,
+                       n_shards);
+    }
+    tv_text_append(t, "\n  }\n}\n", 7);
+    if (t->failed)
+        goto oom;
+    rc = 0;
+    goto out;
+oom:
+    tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory building the shard index", p->out_name);
+out:
+    tv_free(order);
+    return rc;
+}
+
+static int write_safetensors_file(struct tv_write_plan *p, const char *path, const size_t *idx,
+                                  size_t n, tv_error *err)
+{
+    tv_out *out = tv_out_open(path, false, err);
+    if (!out)
+        return -1;
+    if (tv_safetensors_write_part(p, idx, n, out, err) < 0) {
+        tv_out_abort(out);
+        return -1;
+    }
+    return tv_out_commit(out, err);
+}
+
+/* Writes the folder's files into dir (a fresh temporary folder). */
+static int fill_folder(struct tv_write_plan *p, const char *dir, tv_error *err)
+{
+    const tv_model *m = p->m;
+    int rc = -1;
+    char *path = NULL, *config = NULL;
+    size_t *idx = NULL, *shard_of = NULL, *first = NULL;
+    size_t n_shards = 0;
+    struct tv_text index = {0};
+
+    config = build_config(p, err);
+    if (!config)
+        goto out;
+    if (!(path = tv_path_join(dir, "config.json")))
+        goto oom;
+    if (write_bytes_file(path, config, strlen(config), false, err) < 0)
+        goto out;
+    tv_free(path);
+    path = NULL;
+
+    if (tv_vocab_size(m)) {
+        if (!(path = tv_path_join(dir, "tokenizer.json")))
+            goto oom;
+        if (write_tokenizer_json(m, path, false, err) < 0)
+            goto out;
+        tv_free(path);
+        path = NULL;
+    }
+
+    if (p->n_tensors) {
+        shard_of = tv_malloc(p->n_tensors * sizeof *shard_of);
+        idx = tv_malloc(p->n_tensors * sizeof *idx);
+        first = tv_malloc((p->n_tensors + 1) * sizeof *first);
+        if (!shard_of || !idx || !first)
+            goto oom;
+        if (plan_shards(p, p->opt->max_shard_size, shard_of, &n_shards, err) < 0)
+            goto out;
+        /* the tensors of each shard together, in plan order */
+        memset(first, 0, (n_shards + 1) * sizeof *first);
+        for (size_t i = 0; i < p->n_tensors; i++)
+            first[shard_of[i] + 1]++;
+        for (size_t s = 0; s < n_shards; s++)
+            first[s + 1] += first[s];
+        for (size_t i = 0; i < p->n_tensors; i++)
+            idx[first[shard_of[i]]++] = i;
+        for (size_t s = n_shards; s > 0; s--) /* filling moved each start to the next one's */
+            first[s] = first[s - 1];
+        first[0] = 0;
+        if (n_shards == 1) {
+            if (!(path = tv_path_join(dir, "model.safetensors")))
+                goto oom;
+            if (write_safetensors_file(p, path, idx, p->n_tensors, err) < 0)
+                goto out;
+        } else {
+            for (size_t s = 0; s < n_shards; s++) {
+                char name[64];
+                snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", s + 1, n_shards);
+                tv_free(path);
+                if (!(path = tv_path_join(dir, name)))
+                    goto oom;
+                if (write_safetensors_file(p, path, idx + first[s], first[s + 1] - first[s],
+                                           err) < 0)
+                    goto out;
+            }
+            tv_free(path);
+            if (!(path = tv_path_join(dir, "model.safetensors.index.json")))
+                goto oom;
+            if (build_index(p, shard_of, n_shards, &index, err) < 0 ||
+                write_bytes_file(path, index.ptr, index.len, false, err) < 0)
+                goto out;
+        }
+    }
+    rc = fsync_dir(dir, err);
+    goto out;
+oom:
+    tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", p->out_name);
+out:
+    tv_text_release(&index);
+    tv_free(shard_of);
+    tv_free(first);
+    tv_free(idx);
+    tv_free(path);
+    cJSON_free(config);
+    return rc;
+}
+
+/*
+ * Puts the finished temporary folder in place of path. With an existing path (and
+ * --force) the two are swapped atomically where the file system can, else the old
+ * one is moved aside first; the old one is removed afterwards.
+ */
+static int commit_folder(const char *tmp, const char *path, const char *parent, bool exists,
+                         tv_error *err)
+{
+    if (!exists) {
+        if (rename(tmp, path) < 0)
+            return tv_error_set(err, TV_ERR_IO, "%s: cannot rename the temporary folder into "
+                                "place: %s", path, strerror(errno));
+        return fsync_dir(parent, err);
+    }
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+        /* tmp now names the old output */
+        struct stat st;
+        if (lstat(tmp, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_flat_dir(tmp);
+        else
+            unlink(tmp);
+        return fsync_dir(parent, err);
+    }
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+        return tv_error_set(err, TV_ERR_IO, "%s: cannot swap in the new folder: %s", path,
+                            strerror(errno));
+    /* no RENAME_EXCHANGE here: move the old one aside, then the new one in */
+    size_t len = strlen(tmp) + 8;
+    char *old = tv_malloc(len);
+    if (!old)
+        return tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", path);
+    snprintf(old, len, "%s.old", tmp);
+    int rc = 0;
+    if (rename(path, old) < 0) {
+        rc = tv_error_set(err, TV_ERR_IO, "%s: cannot move the existing output aside: %s", path,
+                          strerror(errno));
+    } else if (rename(tmp, path) < 0) {
+        rc = tv_error_set(err, TV_ERR_IO, "%s: cannot rename the temporary folder into place: "
+                          "%s", path, strerror(errno));
+        rename(old, path); /* put the old one back */
+    } else {
+        struct stat st;
+        if (lstat(old, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_flat_dir(old);
+        else
+            unlink(old);
+        rc = fsync_dir(parent, err);
+    }
+    tv_free(old);
+    return rc;
+}
+
+static int write_folder(const tv_model *m, const char *path, const struct tv_write_options *opt,
+                        tv_error *err)
+{
+    int rc = -1;
+    char *copy = NULL, *tmp = NULL;
+    bool made_tmp = false;
+    struct tv_write_plan plan;
+    memset(&plan, 0, sizeof plan);
+
+    struct stat st;
+    bool exists = lstat(path, &st) == 0;
+    if (exists && !opt->force)
+        return tv_error_set(err, TV_ERR_USAGE, "%s: already exists (use --force to replace it)",
+                            path);
+    if (exists && S_ISDIR(st.st_mode) && check_replaceable(path, err) < 0)
+        return -1;
+
+    /* the path without trailing slashes, its parent and its name */
+    copy = tv_strdup(path);
+    if (!copy)
+        goto oom;
+    size_t len = strlen(copy);
+    while (len > 1 && copy[len - 1] == '/')
+        copy[--len] = '\0';
+    const char *slash = strrchr(copy, '/');
+    const char *base = slash ? slash + 1 : copy;
+    char parent[4096];
+    if (!slash)
+        snprintf(parent, sizeof parent, ".");
+    else if (slash == copy)
+        snprintf(parent, sizeof parent, "/");
+    else
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - copy), copy);
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+        rc = tv_error_set(err, TV_ERR_USAGE, "%s: name a new folder to write (not '%s')", path,
+                          base);
+        goto out;
+    }
+    size_t tmp_len = strlen(parent) + strlen(base) + 32;
+    tmp = tv_malloc(tmp_len);
+    if (!tmp)
+        goto oom;
+    snprintf(tmp, tmp_len, "%s/.%s.tmp-XXXXXX", parent, base);
+    if (!mkdtemp(tmp)) {
+        tv_error_set(err, TV_ERR_IO, "%s: cannot create a temporary folder in %s: %s", path,
+                     parent, strerror(errno));
+        goto out;
+    }
+    made_tmp = true;
+    /* mkdtemp makes 0700; give the folder the usual permissions */
+    mode_t mask = umask(0);
+    umask(mask);
+    chmod(tmp, 0777 & ~mask);
+    if (tv_write_plan_init(&plan, m, opt, TV_TARGET_SAFETENSORS, path, err) < 0 ||
+        fill_folder(&plan, tmp, err) < 0 || commit_folder(tmp, copy, parent, exists, err) < 0)
+        goto out;
+    made_tmp = false;
+    rc = 0;
+    goto out;
+oom:
+    tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", path);
+out:
+    if (made_tmp)
+        remove_flat_dir(tmp);
+    tv_write_plan_release(&plan);
+    tv_free(tmp);
+    tv_free(copy);
+    return rc;
+}
+
+/* ---- the entry point ------------------------------------------------------------------------ */
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcasecmp(s + n - k, suffix) == 0;
+}
+
+/* The output format from --to or the path; NULL with err when neither says. */
+static const char *choose_format(const char *path, const char *format, tv_error *err)
+{
+    static const char *const formats[] = {"gguf", "safetensors", "tokenizer.json", "folder"};
+    if (format) {
+        for (size_t i = 0; i < TV_ARRAY_SIZE(formats); i++)
+            if (strcmp(format, formats[i]) == 0)
+                return formats[i];
+        tv_error_set(err, TV_ERR_USAGE, "unknown output format '%s' (gguf, safetensors, "
+                     "tokenizer.json or folder)", format);
+        return NULL;
+    }
+    size_t len = strlen(path);
+    if (len && path[len - 1] == '/')
+        return "folder";
+    if (tv_path_kind(path) == 1)
+        return "folder";
+    if (has_suffix(path, ".gguf"))
+        return "gguf";
+    if (has_suffix(path, ".safetensors"))
+        return "safetensors";
+    if (has_suffix(path, "tokenizer.json"))
+        return "tokenizer.json";
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (!strchr(base, '.'))
+        return "folder";
+    tv_error_set(err, TV_ERR_USAGE, "%s: cannot tell the output format from the name (use "
+                 "--to gguf, safetensors, tokenizer.json or folder)", path);
+    return NULL;
+}
+
+int tv_model_write(const tv_model *m, const char *path, const struct tv_write_options *opt,
+                   tv_error *err)
+{
+    struct tv_write_options defaults;
+    if (!opt) {
+        tv_write_options_init(&defaults);
+        opt = &defaults;
+    }
+    const char *format = choose_format(path, opt->format, err);
+    if (!format)
+        return -1;
+    if (opt->max_shard_size && strcmp(format, "folder") != 0)
+        return tv_error_set(err, TV_ERR_USAGE, "%s: a shard size applies to folder outputs "
+                            "only (this is %s)", path, format);
+    if (strcmp(format, "tokenizer.json") == 0) {
+        if (opt->dtype >= 0 || opt->only_embedding)
+            return tv_error_set(err, TV_ERR_USAGE, "%s: a tokenizer.json holds no tensors "
+                                "(--dtype and --only-embedding do not apply)", path);
+        return write_tokenizer_json(m, path, opt->force != 0, err);
+    }
+    if (strcmp(format, "folder") == 0)
+        return write_folder(m, path, opt, err);
+    const struct tv_format *fmt = tv_format_by_name(format);
+    if (!fmt || !fmt->write)
+        return tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: this build of tokvec cannot write %s",
+                            path, format);
+    return write_format_file(m, path, fmt, opt, err);
+}

@@ -214,8 +214,8 @@ int cmd_verify(int argc, char **argv)
         if (!err.message[0])
             snprintf(err.message, sizeof err.message, "%s", tv_status_name(err.code));
         cli_error("verify: %s", err.message);
-        rc = err.code == TV_ERR_USAGE ? CLI_USAGE : CLI_FAIL;
-        if (rc == CLI_FAIL && (json || junit)) {
+        rc = CLI_FAIL; /* the model cannot be verified: that fails the gate */
+        if (json || junit) {
             tv_error err2 = {0};
             r = tv_verify_report_error(argv[optind], err.message, &vopt, &err2);
             if (r)

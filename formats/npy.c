@@ -348,8 +348,8 @@ static int read_npy(tv_model *m, tv_blob *blob, tv_error *err)
     struct npy_header h;
     if (parse_header(header, header_len, file, &h, err) < 0)
         return -1;
-    enum tv_dtype dtype;
-    unsigned itemsize;
+    enum tv_dtype dtype = TV_DTYPE_F32;
+    unsigned itemsize = 0;
     if (parse_descr(h.descr, file, &dtype, &itemsize, err) < 0)
         return -1;
 
@@ -411,6 +411,146 @@ static int read_npy(tv_model *m, tv_blob *blob, tv_error *err)
     return 0;
 }
 
+/* ---- the writer ------------------------------------------------------------------------ */
+
+/*
+ * Writes one array: the token embedding, or the model's only tensor when it has no
+ * embedding (a 1-D or 3-D array read from a .npy). The header is version 1.0 (at
+ * most 8 dimensions always fit its 65,535 bytes), padded to 64 bytes; data in C
+ * order, little-endian. Dtypes numpy has are kept; others with a float32 decoder (BF16, F8,
+ * ggml blocks) are decoded to F32; opt->dtype converts floating-point data to F32,
+ * F16 or F64. The vocabulary is not part of a .npy file (pair it back with --vocab).
+ */
+
+#define NPY_CHUNK_ELEMENTS 65536
+
+static const char *npy_descr(enum tv_dtype dtype)
+{
+    for (size_t i = 0; i < TV_ARRAY_SIZE(npy_dtypes); i++) {
+        if (npy_dtypes[i].dtype != dtype)
+            continue;
+        switch (dtype) {
+        case TV_DTYPE_F16: return "<f2";
+        case TV_DTYPE_F32: return "<f4";
+        case TV_DTYPE_F64: return "<f8";
+        case TV_DTYPE_C64: return "<c8";
+        case TV_DTYPE_I8: return "|i1";
+        case TV_DTYPE_I16: return "<i2";
+        case TV_DTYPE_I32: return "<i4";
+        case TV_DTYPE_I64: return "<i8";
+        case TV_DTYPE_U8: return "|u1";
+        case TV_DTYPE_U16: return "<u2";
+        case TV_DTYPE_U32: return "<u4";
+        case TV_DTYPE_U64: return "<u8";
+        case TV_DTYPE_BOOL: return "|b1";
+        default: return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* Streams t converted to out_dtype (via float32), a chunk of whole blocks at a time. */
+static int write_converted(const struct tv_tensor *t, enum tv_dtype out_dtype, tv_out *out,
+                           tv_error *err)
+{
+    const struct tv_dtype_info *src = tv_dtype_info(t->dtype);
+    uint64_t chunk = src->block_size * (NPY_CHUNK_ELEMENTS / src->block_size
+                                            ? NPY_CHUNK_ELEMENTS / src->block_size : 1);
+    float *values = tv_malloc((size_t)chunk * sizeof *values);
+    uint8_t *bytes = tv_malloc((size_t)chunk * 8);
+    int rc = -1;
+    if (!values || !bytes) {
+        tv_error_set(err, TV_ERR_NOMEM, "tensor '%s': out of memory converting to %s", t->name,
+                     tv_dtype_name(out_dtype));
+        goto out;
+    }
+    for (uint64_t done = 0; done < t->n_elements; done += chunk) {
+        uint64_t n = t->n_elements - done < chunk ? t->n_elements - done : chunk;
+        uint64_t src_offset, out_bytes;
+        if (tv_dtype_bytes(t->dtype, done, &src_offset, err) < 0 ||
+            tv_dtype_to_f32(t->dtype, t->data + src_offset, n, values, err) < 0 ||
+            tv_dtype_bytes(out_dtype, n, &out_bytes, err) < 0)
+            goto out;
+        const void *payload = values;
+        if (out_dtype != TV_DTYPE_F32) {
+            if (tv_dtype_from_f32(out_dtype, values, n, bytes, err) < 0)
+                goto out;
+            payload = bytes;
+        }
+        if (tv_out_write(out, payload, (size_t)out_bytes, err) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    tv_free(values);
+    tv_free(bytes);
+    return rc;
+}
+
+static int write_npy(const tv_model *m, tv_out *out, const struct tv_write_options *opt,
+                     tv_error *err)
+{
+    const struct tv_tensor *t = tv_model_embedding(m);
+    if (!t && m->n_tensors == 1)
+        t = &m->tensors[0];
+    if (!t)
+        return tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: a .npy file holds one array; this "
+                            "model has %zu tensors and no token embedding (name one with "
+                            "--embedding)", m->path, m->n_tensors);
+    if (!t->data)
+        return tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: tensor '%s' is not loaded", m->path,
+                            t->name);
+    enum tv_dtype out_dtype = t->dtype;
+    const struct tv_dtype_info *info = tv_dtype_info(t->dtype);
+    bool floating = (info->flags & (TV_DTYPE_FLOAT | TV_DTYPE_QUANT)) && t->dtype != TV_DTYPE_C64;
+    if (opt && opt->dtype >= 0 && floating) {
+        out_dtype = (enum tv_dtype)opt->dtype;
+        if (out_dtype != TV_DTYPE_F32 && out_dtype != TV_DTYPE_F16 && out_dtype != TV_DTYPE_F64)
+            return tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: a .npy file holds F32, F16 or "
+                                "F64 floats, not %s", m->path, tv_dtype_name(out_dtype));
+    } else if (!npy_descr(t->dtype)) {
+        out_dtype = TV_DTYPE_F32;
+    }
+    if (out_dtype != t->dtype && !tv_dtype_can_to_f32(t->dtype))
+        return tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: tensor '%s' is %s, which numpy has "
+                            "no dtype for and tokvec cannot decode", m->path, t->name,
+                            tv_dtype_name(t->dtype));
+
+    char shape[TV_MAX_DIMS * 22 + 4];
+    size_t n = 0;
+    for (uint32_t k = 0; k < t->n_dims; k++)
+        n += (size_t)snprintf(shape + n, sizeof shape - n, "%s%llu", k ? ", " : "",
+                              (unsigned long long)t->shape[k]);
+    if (t->n_dims == 1)
+        snprintf(shape + n, sizeof shape - n, ",");
+    else if (t->n_dims == 0)
+        shape[0] = '\0';
+    char header[512];
+    int dict_len = snprintf(header, sizeof header,
+                            "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
+                            npy_descr(out_dtype), shape);
+    size_t header_len = (size_t)dict_len + 1;
+    while ((10 + header_len) % 64)
+        header_len++;
+    memset(header + dict_len, ' ', header_len - (size_t)dict_len);
+    header[header_len - 1] = '\n';
+    uint8_t prefix[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (uint8_t)header_len,
+                          (uint8_t)(header_len >> 8)};
+    if (tv_out_write(out, prefix, sizeof prefix, err) < 0 ||
+        tv_out_write(out, header, header_len, err) < 0)
+        return -1;
+    if (out_dtype == t->dtype) {
+        for (uint64_t done = 0; done < t->n_bytes;) {
+            uint64_t step = t->n_bytes - done < (1u << 20) ? t->n_bytes - done : (1u << 20);
+            if (tv_out_write(out, t->data + done, (size_t)step, err) < 0)
+                return -1;
+            done += step;
+        }
+        return 0;
+    }
+    return write_converted(t, out_dtype, out, err);
+}
+
 static int probe_npy(const uint8_t *buf, size_t len, const char *name)
 {
     (void)name;
@@ -422,4 +562,5 @@ const struct tv_format tv_format_npy = {
     .label = "NumPy .npy",
     .probe = probe_npy,
     .read = read_npy,
+    .write = write_npy,
 };

@@ -375,8 +375,8 @@ static int parse_text_row(struct wv_read *r, const uint8_t *line, size_t len,
 {
     char where[48], shown[200];
     snprintf(where, sizeof where, "line %llu", (unsigned long long)line_no);
-    size_t pos = 0, wlen, flen;
-    const uint8_t *word, *field;
+    size_t pos = 0, wlen = 0, flen = 0;
+    const uint8_t *word = line, *field = line;
     next_field(line, len, &pos, &word, &wlen); /* the caller skips blank lines */
     uint64_t n_values = count_fields(line + pos, len - pos);
     if (n_values != r->dims) {
@@ -669,11 +669,188 @@ static int read_glove(tv_model *m, tv_blob *blob, tv_error *err)
     return read_text(m, blob, WV_GLOVE, err);
 }
 
+/* ---- writers ------------------------------------------------------------------------ */
+
+/*
+ * The writers stream the primary vocabulary and the token embedding: a header (not for
+ * GloVe), then one row per token, the vector decoded to float32 a chunk of rows at a
+ * time (any dtype with a float32 decoder). Text values are written with 9 significant
+ * digits, which read back as the same float32. What these files cannot hold is an
+ * error naming the token or the numbers: a row without a word (the vocabulary must
+ * have exactly one token per row, no holes), an empty word, a word with a space, tab,
+ * '\r' or '\n', and a dtype other than F32 asked for. Everything else of the model
+ * (other tensors, merges, scores, special ids) is not part of these formats.
+ */
+
+#define WV_OUT_BUFFER 65536
+#define WV_CHUNK_VALUES 65536
+
+struct wv_out {
+    tv_out *out;
+    tv_error *err;
+    uint8_t *buf;
+    size_t len;
+};
+
+static int out_flush(struct wv_out *w)
+{
+    if (w->len && tv_out_write(w->out, w->buf, w->len, w->err) < 0)
+        return -1;
+    w->len = 0;
+    return 0;
+}
+
+static int out_put(struct wv_out *w, const void *p, size_t n)
+{
+    if (w->len + n > WV_OUT_BUFFER && out_flush(w) < 0)
+        return -1;
+    if (n > WV_OUT_BUFFER)
+        return tv_out_write(w->out, p, n, w->err);
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
+    return 0;
+}
+
+/* Checks that m can be written as word vectors and returns its embedding and words. */
+static int writable(const tv_model *m, const struct tv_write_options *opt,
+                    const char *format, const struct tv_tensor **emb_out,
+                    const struct tv_vocab **vocab_out, tv_error *err)
+{
+    const struct tv_tensor *emb = tv_model_embedding(m);
+    const struct tv_vocab *v = tv_model_vocab(m);
+    if (!emb)
+        return tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: no token embedding to write as %s "
+                            "(name one with --embedding)", m->path, format);
+    if (emb->n_dims != 2 || emb->shape[1] == 0 || !emb->data)
+        return tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: tensor '%s' is not a loaded 2-D "
+                            "matrix with columns", m->path, emb->name);
+    if (!tv_dtype_can_to_f32(emb->dtype))
+        return tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: tensor '%s' is %s, which has no "
+                            "float32 decoder", m->path, emb->name, tv_dtype_name(emb->dtype));
+    if (opt && opt->dtype >= 0 && opt->dtype != TV_DTYPE_F32)
+        return tv_error_set(err, TV_ERR_UNSUPPORTED, "%s holds float32 vectors only, not %s",
+                            format, tv_dtype_name((enum tv_dtype)opt->dtype));
+    size_t n_tokens = v ? v->n_tokens : 0;
+    if (n_tokens != emb->shape[0])
+        return tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: %s needs one word per row: the "
+                            "vocabulary has %zu tokens, '%s' has %llu rows", m->path, format,
+                            n_tokens, emb->name, (unsigned long long)emb->shape[0]);
+    for (size_t id = 0; id < n_tokens; id++) {
+        const struct tv_token *t = &v->tokens[id];
+        const char *why = NULL;
+        if (!t->text)
+            why = "no token has this id";
+        else if (t->len == 0)
+            why = "the token is empty";
+        else if (memchr(t->text, ' ', t->len) || memchr(t->text, '\t', t->len) ||
+                 memchr(t->text, '\n', t->len) || memchr(t->text, '\r', t->len))
+            why = "the token holds a space, tab or line break, which separate fields";
+        if (why) {
+            char shown[200];
+            show_word(shown, sizeof shown, (const uint8_t *)(t->text ? t->text : ""),
+                      t->text ? t->len : 0);
+            return tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: %s cannot hold row %zu ('%s'): "
+                                "%s", m->path, format, id, shown, why);
+        }
+    }
+    *emb_out = emb;
+    *vocab_out = v;
+    return 0;
+}
+
+static int write_vectors(const tv_model *m, tv_out *out, const struct tv_write_options *opt,
+                         enum wv_kind kind, tv_error *err)
+{
+    const struct tv_tensor *emb = NULL;
+    const struct tv_vocab *v = NULL;
+    if (writable(m, opt, kind_names[kind], &emb, &v, err) < 0)
+        return -1;
+    uint64_t rows = emb->shape[0], dims = emb->shape[1];
+    if (kind == WV_GLOVE && dims < 2)
+        return tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: GloVe text needs vectors of 2 or "
+                            "more values to be told from other text ('%s' has %llu); write "
+                            "word2vec text", m->path, emb->name, (unsigned long long)dims);
+    uint64_t chunk_rows = WV_CHUNK_VALUES / dims ? WV_CHUNK_VALUES / dims : 1;
+    int rc = -1;
+    struct wv_out w = {.out = out, .err = err};
+    float *values = NULL;
+    w.buf = tv_malloc(WV_OUT_BUFFER);
+    if (chunk_rows > rows)
+        chunk_rows = rows ? rows : 1;
+    uint64_t chunk_bytes;
+    if (!tv_mul_u64_fits(chunk_rows * dims, 4, &chunk_bytes) || chunk_bytes > SIZE_MAX ||
+        !w.buf || !(values = tv_malloc((size_t)chunk_bytes))) {
+        tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory writing %s", m->path,
+                     kind_names[kind]);
+        goto out;
+    }
+    char text[64];
+    if (kind != WV_GLOVE) {
+        int n = snprintf(text, sizeof text, "%llu %llu\n", (unsigned long long)rows,
+                         (unsigned long long)dims);
+        if (out_put(&w, text, (size_t)n) < 0)
+            goto out;
+    }
+    for (uint64_t first = 0; first < rows; first += chunk_rows) {
+        uint64_t n_rows = rows - first < chunk_rows ? rows - first : chunk_rows;
+        if (tv_tensor_rows_f32(emb, first, n_rows, values, err) < 0)
+            goto out;
+        for (uint64_t r = 0; r < n_rows; r++) {
+            const struct tv_token *t = &v->tokens[first + r];
+            if (out_put(&w, t->text, t->len) < 0 || out_put(&w, " ", 1) < 0)
+                goto out;
+            const float *row = values + r * dims;
+            if (kind == WV_BINARY) {
+                for (uint64_t c = 0; c < dims; c++) {
+                    uint32_t bits;
+                    memcpy(&bits, &row[c], 4);
+                    uint8_t le[4] = {(uint8_t)bits, (uint8_t)(bits >> 8), (uint8_t)(bits >> 16),
+                                     (uint8_t)(bits >> 24)};
+                    if (out_put(&w, le, 4) < 0)
+                        goto out;
+                }
+            } else {
+                for (uint64_t c = 0; c < dims; c++) {
+                    int n = snprintf(text, sizeof text, c ? " %.9g" : "%.9g", (double)row[c]);
+                    if (out_put(&w, text, (size_t)n) < 0)
+                        goto out;
+                }
+            }
+            if (out_put(&w, "\n", 1) < 0)
+                goto out;
+        }
+    }
+    rc = out_flush(&w);
+out:
+    tv_free(values);
+    tv_free(w.buf);
+    return rc;
+}
+
+static int write_word2vec_text(const tv_model *m, tv_out *out,
+                               const struct tv_write_options *opt, tv_error *err)
+{
+    return write_vectors(m, out, opt, WV_TEXT, err);
+}
+
+static int write_word2vec_binary(const tv_model *m, tv_out *out,
+                                 const struct tv_write_options *opt, tv_error *err)
+{
+    return write_vectors(m, out, opt, WV_BINARY, err);
+}
+
+static int write_glove(const tv_model *m, tv_out *out, const struct tv_write_options *opt,
+                       tv_error *err)
+{
+    return write_vectors(m, out, opt, WV_GLOVE, err);
+}
+
 const struct tv_format tv_format_word2vec = {
     .name = "word2vec",
     .label = "word2vec text",
     .probe = probe_text,
     .read = read_word2vec_text,
+    .write = write_word2vec_text,
 };
 
 const struct tv_format tv_format_word2vec_binary = {
@@ -681,6 +858,7 @@ const struct tv_format tv_format_word2vec_binary = {
     .label = "word2vec binary",
     .probe = probe_binary,
     .read = read_binary,
+    .write = write_word2vec_binary,
 };
 
 const struct tv_format tv_format_glove = {
@@ -688,4 +866,5 @@ const struct tv_format tv_format_glove = {
     .label = "GloVe text",
     .probe = probe_glove,
     .read = read_glove,
+    .write = write_glove,
 };

@@ -520,6 +520,173 @@ static void vocab_lines_pair_a_matrix_with_its_words(void **state)
     tv_free(dir);
 }
 
+/* ---- the writer ---------------------------------------------------------------------- */
+
+static tv_model *write_and_read(const tv_model *m, const struct tv_format *fmt,
+                                const struct tv_write_options *opt, const char *path)
+{
+    tv_error err = {0};
+    tv_out *out = tv_out_open(path, true, &err);
+    assert_non_null(out);
+    if (fmt->write(m, out, opt, &err) < 0) {
+        tv_out_abort(out);
+        fail_msg("%s: %s", fmt->name, err.message);
+    }
+    assert_int_equal(tv_out_commit(out, &err), 0);
+    tv_model *back = tv_model_open(path, NULL, &err);
+    if (!back)
+        fail_msg("reading back %s: %s", path, err.message);
+    return back;
+}
+
+static void npy_writer_round_trips_every_dtype_rank_and_fortran_input(void **state)
+{
+    (void)state;
+    const char *dicts[] = {
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+        "{'descr': '<f2', 'fortran_order': False, 'shape': (3, 2), }",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }",
+        "{'descr': '<c8', 'fortran_order': False, 'shape': (3,), }",
+        "{'descr': '|i1', 'fortran_order': False, 'shape': (1, 2, 3), }",
+        "{'descr': '<i2', 'fortran_order': False, 'shape': (6,), }",
+        "{'descr': '<i4', 'fortran_order': True, 'shape': (2, 3), }",
+        "{'descr': '<i8', 'fortran_order': False, 'shape': (), }",
+        "{'descr': '|u1', 'fortran_order': False, 'shape': (0, 5), }",
+        "{'descr': '<u2', 'fortran_order': False, 'shape': (2, 3), }",
+        "{'descr': '<u4', 'fortran_order': False, 'shape': (2, 3), }",
+        "{'descr': '<u8', 'fortran_order': False, 'shape': (2, 3), }",
+        "{'descr': '|b1', 'fortran_order': False, 'shape': (2, 3), }",
+    };
+    uint8_t data[48], buf[512];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i % 2 ? i : 1);
+    char *dir = make_temp_dir();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/out.npy", dir);
+    for (size_t i = 0; i < TV_ARRAY_SIZE(dicts); i++) {
+        size_t len = build_npy(buf, sizeof buf, 1, dicts[i], 1, data, sizeof data);
+        tv_error err = {0};
+        /* the data may be longer than the shape: cut what the header does not cover */
+        tv_model *probe = read_npy(buf, len, &err);
+        if (!probe)
+            fail_msg("%s: %s", dicts[i], err.message);
+        uint64_t n_bytes = tv_model_tensor(probe, 0)->n_bytes;
+        tv_model_free(probe);
+        len = build_npy(buf, sizeof buf, 1, dicts[i], 1, data, (size_t)n_bytes);
+        tv_model *m = read_npy(buf, len, &err);
+        tv_model *back = write_and_read(m, &tv_format_npy, NULL, path);
+        const struct tv_tensor *a = tv_model_tensor(m, 0), *b = tv_model_tensor(back, 0);
+        assert_string_equal(a->name, b->name);
+        assert_int_equal(a->dtype, b->dtype);
+        assert_int_equal(a->n_dims, b->n_dims);
+        for (uint32_t k = 0; k < a->n_dims; k++)
+            assert_int_equal(a->shape[k], b->shape[k]);
+        assert_int_equal(a->n_bytes, b->n_bytes);
+        if (a->n_bytes)
+            assert_memory_equal(a->data, b->data, a->n_bytes);
+        assert_int_equal(back->n_findings, 0);
+        /* the written file is the file numpy would write: 64-byte header, no padding
+           beyond it */
+        size_t written;
+        uint8_t *bytes = read_file_or_fail(path, &written);
+        assert_int_equal(written, 64 * ((10 + strlen(dicts[i]) + 1 + 63) / 64) + a->n_bytes);
+        if (!strstr(dicts[i], "True"))
+            assert_memory_equal(bytes, buf, len);
+        tv_free(bytes);
+        tv_model_free(back);
+        tv_model_free(m);
+    }
+    remove_tree(dir);
+    tv_free(dir);
+}
+
+static void npy_writer_decodes_bf16_and_converts_on_request(void **state)
+{
+    (void)state;
+    tv_error err = {0};
+    /* a model with a BF16 embedding: 1.0, -2.0, 0.5, 3.0 */
+    static const uint8_t bf16[8] = {0x80, 0x3f, 0x00, 0xc0, 0x00, 0x3f, 0x40, 0x40};
+    tv_model *m = tv_model_new_empty("bf16", NULL, &err);
+    uint64_t shape[2] = {2, 2};
+    assert_int_equal(tv_model_add_tensor(m, "embeddings", 10, TV_DTYPE_BF16, 2, shape, "bf16",
+                                         0, bf16, &err), 0);
+    assert_int_equal(tv_model_pick_embedding(m, &err), 0);
+    char *dir = make_temp_dir();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bf16.npy", dir);
+    tv_model *back = write_and_read(m, &tv_format_npy, NULL, path);
+    const struct tv_tensor *t = tv_model_embedding(back);
+    assert_int_equal(t->dtype, TV_DTYPE_F32);
+    float f[4];
+    memcpy(f, t->data, sizeof f);
+    assert_true(f[0] == 1.0f && f[1] == -2.0f && f[2] == 0.5f && f[3] == 3.0f);
+    tv_model_free(back);
+
+    struct tv_write_options opt;
+    tv_write_options_init(&opt);
+    opt.dtype = TV_DTYPE_F16;
+    back = write_and_read(m, &tv_format_npy, &opt, path);
+    t = tv_model_embedding(back);
+    assert_int_equal(t->dtype, TV_DTYPE_F16);
+    float row[2];
+    assert_int_equal(tv_tensor_rows_f32(t, 1, 1, row, &err), 0);
+    assert_true(row[0] == 0.5f && row[1] == 3.0f);
+    tv_model_free(back);
+
+    opt.dtype = TV_DTYPE_Q8_0;
+    tv_out *out = tv_out_open(path, true, &err);
+    assert_int_equal(tv_format_npy.write(m, out, &opt, &err), -1);
+    tv_out_abort(out);
+    assert_non_null(strstr(err.message, "F32, F16 or F64 floats, not Q8_0"));
+    tv_model_free(m);
+
+    /* two tensors and no embedding: which one is ambiguous */
+    m = tv_model_new_empty("two", NULL, &err);
+    assert_int_equal(tv_model_add_tensor(m, "a", 1, TV_DTYPE_U8, 1, shape, "two", 0, bf16,
+                                         &err), 0);
+    assert_int_equal(tv_model_add_tensor(m, "b", 1, TV_DTYPE_U8, 1, shape, "two", 0, bf16,
+                                         &err), 0);
+    out = tv_out_open(path, true, &err);
+    assert_int_equal(tv_format_npy.write(m, out, NULL, &err), -1);
+    tv_out_abort(out);
+    assert_non_null(strstr(err.message, "this model has 2 tensors and no token embedding"));
+    tv_model_free(m);
+    remove_tree(dir);
+    tv_free(dir);
+}
+
+static void npy_plus_vocab_lines_convert_to_word2vec_and_back(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir();
+    char *vocab = write_temp(dir, "words.txt", "alpha\nbeta\ngamma\n");
+    float values[6] = {0.25f, -1, 3.5f, 1e-7f, 123456.789f, -0.0f};
+    uint8_t buf[512];
+    size_t len = build_npy(buf, sizeof buf, 1, "{'descr': '<f4', 'fortran_order': False, "
+                           "'shape': (3, 2), }", 1, values, sizeof values);
+    tv_error err = {0};
+    tv_model *m = read_npy(buf, len, &err);
+    assert_int_equal(tv_model_read_vocab_lines(m, vocab, &err), 0);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/vectors.txt", dir);
+    tv_model *vec = write_and_read(m, &tv_format_word2vec, NULL, path);
+    assert_string_equal(tv_vocab_token(vec, 2)->text, "gamma");
+    assert_memory_equal(tv_model_embedding(vec)->data, values, sizeof values);
+    snprintf(path, sizeof path, "%s/back.npy", dir);
+    tv_model *npy = write_and_read(vec, &tv_format_npy, NULL, path);
+    size_t written;
+    uint8_t *bytes = read_file_or_fail(path, &written);
+    assert_int_equal(written, len);
+    assert_memory_equal(bytes, buf, len);
+    tv_free(bytes);
+    tv_model_free(npy);
+    tv_model_free(vec);
+    tv_model_free(m);
+    tv_free(vocab);
+    remove_tree(dir);
+    tv_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -534,6 +701,9 @@ int main(void)
         cmocka_unit_test(npy_read_survives_every_allocation_failure),
         cmocka_unit_test(npy_reads_what_numpy_writes),
         cmocka_unit_test(vocab_lines_pair_a_matrix_with_its_words),
+        cmocka_unit_test(npy_writer_round_trips_every_dtype_rank_and_fortran_input),
+        cmocka_unit_test(npy_writer_decodes_bf16_and_converts_on_request),
+        cmocka_unit_test(npy_plus_vocab_lines_convert_to_word2vec_and_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

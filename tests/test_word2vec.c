@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -523,6 +524,163 @@ static void wordvec_readers_survive_every_allocation_failure(void **state)
     }
 }
 
+/* ---- writers ------------------------------------------------------------------------ */
+
+static tv_model *write_and_read(const tv_model *m, const struct tv_format *fmt,
+                                const char *path)
+{
+    tv_error err = {0};
+    tv_out *out = tv_out_open(path, true, &err);
+    assert_non_null(out);
+    if (fmt->write(m, out, NULL, &err) < 0) {
+        tv_out_abort(out);
+        fail_msg("%s: %s", fmt->name, err.message);
+    }
+    assert_int_equal(tv_out_commit(out, &err), 0);
+    tv_model *back = tv_model_open(path, NULL, &err);
+    if (!back)
+        fail_msg("%s: reading back: %s", fmt->name, err.message);
+    if (strcmp(tv_model_kind(back), fmt->label) != 0)
+        fail_msg("%s written, %s read back", fmt->label, tv_model_kind(back));
+    return back;
+}
+
+static void assert_same_vectors(const tv_model *a, const tv_model *b, const char *what)
+{
+    assert_int_equal(tv_vocab_size(a), tv_vocab_size(b));
+    for (uint32_t id = 0; id < tv_vocab_size(a); id++) {
+        const struct tv_token *x = tv_vocab_token(a, id), *y = tv_vocab_token(b, id);
+        if (x->len != y->len || memcmp(x->text, y->text, x->len) != 0)
+            fail_msg("%s: word %u differs: '%s' / '%s'", what, id, x->text, y->text);
+    }
+    const struct tv_tensor *ea = tv_model_embedding(a), *eb = tv_model_embedding(b);
+    assert_int_equal(ea->shape[0], eb->shape[0]);
+    assert_int_equal(ea->shape[1], eb->shape[1]);
+    assert_int_equal(eb->dtype, TV_DTYPE_F32);
+    if (memcmp(ea->data, eb->data, ea->n_bytes) != 0)
+        fail_msg("%s: the vectors differ", what);
+}
+
+static void wordvec_writers_round_trip_every_real_file_in_all_three_formats(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir();
+    const struct tv_format *fmts[] = {&tv_format_word2vec, &tv_format_word2vec_binary,
+                                      &tv_format_glove};
+    for (size_t i = 0; i < TV_ARRAY_SIZE(real_cases); i++) {
+        char rel[256], path[4096];
+        snprintf(rel, sizeof rel, "wordvec/%s", real_cases[i].file);
+        tv_error err = {0};
+        tv_model *m = tv_model_open(real_fixture(rel), NULL, &err);
+        assert_non_null(m);
+        for (size_t f = 0; f < TV_ARRAY_SIZE(fmts); f++) {
+            snprintf(path, sizeof path, "%s/out-%zu-%zu", dir, i, f);
+            tv_model *back = write_and_read(m, fmts[f], path);
+            char what[512];
+            snprintf(what, sizeof what, "%s as %s", real_cases[i].file, fmts[f]->name);
+            assert_same_vectors(m, back, what);
+            assert_int_equal(count_findings(back, "structure.row_count"), 0);
+            tv_model_free(back);
+        }
+        tv_model_free(m);
+    }
+    remove_tree(dir);
+    tv_free(dir);
+}
+
+static void wordvec_writers_keep_nan_infinity_and_signed_zero(void **state)
+{
+    (void)state;
+    uint8_t buf[256];
+    size_t len = (size_t)snprintf((char *)buf, sizeof buf, "1 5\nw ");
+    const uint32_t bits[5] = {0x7fc00000u, 0x7f800000u, 0xff800000u, 0x80000000u, 0x00000001u};
+    for (int i = 0; i < 5; i++)
+        for (int b = 0; b < 4; b++)
+            buf[len++] = (uint8_t)(bits[i] >> (8 * b));
+    tv_error err = {0};
+    tv_model *m = tv_model_read_memory(buf, len, "special.bin", NULL, &err);
+    assert_non_null(m);
+    char *dir = make_temp_dir();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/special.txt", dir);
+    tv_model *back = write_and_read(m, &tv_format_word2vec, path);
+    const uint8_t *data = tv_model_embedding(back)->data;
+    float f[5];
+    memcpy(f, data, sizeof f);
+    assert_true(isnan(f[0]));
+    assert_true(isinf(f[1]) && f[1] > 0);
+    assert_true(isinf(f[2]) && f[2] < 0);
+    assert_true(f[3] == 0 && signbit(f[3]));
+    assert_memory_equal(data + 16, buf + len - 4, 4); /* the smallest subnormal */
+    tv_model_free(back);
+    tv_model_free(m);
+    remove_tree(dir);
+    tv_free(dir);
+}
+
+static void wordvec_writers_refuse_what_the_formats_cannot_hold(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/out.vec", dir);
+    tv_error err = {0};
+
+    /* a vocabulary with a space in a token, paired with a matrix */
+    tv_model *m = tv_model_read_memory("a 1 2\nb 3 4\n", 12, "two.txt", NULL, &err);
+    assert_non_null(m);
+    struct tv_vocab *v = &m->vocabs[0];
+    assert_int_equal(tv_vocab_set_token(m, v, 1, "b c", 3, 0, TV_TOKEN_NORMAL, &err), 0);
+    tv_out *out = tv_out_open(path, true, &err);
+    assert_int_equal(tv_format_word2vec.write(m, out, NULL, &err), -1);
+    tv_out_abort(out);
+    assert_non_null(strstr(err.message, "cannot hold row 1 ('b c'): the token holds a space"));
+    assert_int_equal(access(path, F_OK), -1); /* nothing left behind */
+
+    /* an empty token, then a token past the last row */
+    assert_int_equal(tv_vocab_set_token(m, v, 1, "", 0, 0, TV_TOKEN_NORMAL, &err), 0);
+    out = tv_out_open(path, true, &err);
+    assert_int_equal(tv_format_word2vec_binary.write(m, out, NULL, &err), -1);
+    tv_out_abort(out);
+    assert_non_null(strstr(err.message, "the token is empty"));
+    assert_int_equal(tv_vocab_set_token(m, v, 3, "d", 1, 0, TV_TOKEN_NORMAL, &err), 0);
+    out = tv_out_open(path, true, &err);
+    assert_int_equal(tv_format_glove.write(m, out, NULL, &err), -1);
+    tv_out_abort(out);
+    assert_non_null(strstr(err.message, "the vocabulary has 4 tokens, 'embeddings' has 2 rows"));
+
+    /* a dtype word2vec cannot hold */
+    tv_model_free(m);
+    m = tv_model_read_memory("a 1 2\nb 3 4\n", 12, "two.txt", NULL, &err);
+    struct tv_write_options opt;
+    tv_write_options_init(&opt);
+    opt.dtype = TV_DTYPE_F16;
+    out = tv_out_open(path, true, &err);
+    assert_int_equal(tv_format_word2vec.write(m, out, &opt, &err), -1);
+    tv_out_abort(out);
+    assert_non_null(strstr(err.message, "float32 vectors only, not F16"));
+    tv_model_free(m);
+
+    /* GloVe of one value per word would read back as something else */
+    m = tv_model_read_memory("1 1\na 1\n", 8, "one.vec", NULL, &err);
+    assert_non_null(m);
+    out = tv_out_open(path, true, &err);
+    assert_int_equal(tv_format_glove.write(m, out, NULL, &err), -1);
+    tv_out_abort(out);
+    assert_non_null(strstr(err.message, "GloVe text needs vectors of 2 or more values"));
+    tv_model_free(m);
+
+    /* no embedding at all */
+    m = tv_model_new_empty("empty", NULL, &err);
+    out = tv_out_open(path, true, &err);
+    assert_int_equal(tv_format_word2vec.write(m, out, NULL, &err), -1);
+    tv_out_abort(out);
+    assert_non_null(strstr(err.message, "no token embedding to write"));
+    tv_model_free(m);
+    remove_tree(dir);
+    tv_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -539,6 +697,9 @@ int main(void)
         cmocka_unit_test(wordvec_binary_names_what_is_wrong),
         cmocka_unit_test(wordvec_binary_survives_truncation_at_every_offset),
         cmocka_unit_test(wordvec_readers_survive_every_allocation_failure),
+        cmocka_unit_test(wordvec_writers_round_trip_every_real_file_in_all_three_formats),
+        cmocka_unit_test(wordvec_writers_keep_nan_infinity_and_signed_zero),
+        cmocka_unit_test(wordvec_writers_refuse_what_the_formats_cannot_hold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

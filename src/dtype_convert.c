@@ -177,7 +177,8 @@ static inline uint32_t fp8_magnitude_bits(uint32_t magnitude, unsigned mbits, un
     uint32_t normal = (magnitude << (23 - mbits)) + ((127u - bias) << 23);
     float step = from_bits((127u + 1u - bias - mbits) << 23); /* 2^(1-bias-mbits) */
     uint32_t subnormal = to_bits((float)(int32_t)magnitude * step);
-    return magnitude >> mbits ? normal : subnormal;
+    uint32_t is_normal = 0u - (uint32_t)((magnitude >> mbits) != 0);
+    return (is_normal & normal) | (~is_normal & subnormal);
 }
 
 /* OCP FP8 E4M3 ("e4m3fn"): bias 7, no infinities, S.1111.111 is NaN, max 448. */
@@ -185,7 +186,8 @@ static inline float e4m3fn_to_f32(uint8_t b)
 {
     uint32_t sign = (uint32_t)(b & 0x80u) << 24;
     uint32_t magnitude = b & 0x7fu;
-    uint32_t bits = magnitude == 0x7fu ? 0x7fc00000u : fp8_magnitude_bits(magnitude, 3, 7);
+    uint32_t is_nan = 0u - (uint32_t)(magnitude == 0x7fu);
+    uint32_t bits = (is_nan & 0x7fc00000u) | (~is_nan & fp8_magnitude_bits(magnitude, 3, 7));
     return from_bits(sign | bits);
 }
 
@@ -193,16 +195,18 @@ static inline float e4m3fn_to_f32(uint8_t b)
 static inline float e4m3fnuz_to_f32(uint8_t b)
 {
     uint32_t sign = (uint32_t)(b & 0x80u) << 24;
+    uint32_t is_nan = 0u - (uint32_t)(b == 0x80u);
     uint32_t bits = sign | fp8_magnitude_bits(b & 0x7fu, 3, 8);
-    return from_bits(b == 0x80u ? 0x7fc00000u : bits);
+    return from_bits((is_nan & 0x7fc00000u) | (~is_nan & bits));
 }
 
 /* FP8 E5M2 FNUZ: bias 16, no infinities, 0x80 alone is NaN. */
 static inline float e5m2fnuz_to_f32(uint8_t b)
 {
     uint32_t sign = (uint32_t)(b & 0x80u) << 24;
+    uint32_t is_nan = 0u - (uint32_t)(b == 0x80u);
     uint32_t bits = sign | fp8_magnitude_bits(b & 0x7fu, 2, 16);
-    return from_bits(b == 0x80u ? 0x7fc00000u : bits);
+    return from_bits((is_nan & 0x7fc00000u) | (~is_nan & bits));
 }
 
 /* OCP E8M0 (an exponent alone): 2^(b-127); 0 is 2^-127, a float32 subnormal; 0xFF NaN. */
@@ -235,7 +239,9 @@ static void f16_to_f32_portable(const uint8_t *restrict p, uint64_t n, float *re
 
 /*
  * x86-64 CPUs since 2012 convert 8 halves per instruction (F16C); chosen at run time, so
- * the library still runs where it is missing. Same results as the portable loop.
+ * the library still runs where it is missing. Same results as the portable loops:
+ * vcvtph2ps is exact and quiets NaNs; vcvtps2ph with immediate 0 rounds to nearest even
+ * whatever MXCSR says, overflows to infinity and quiets NaNs keeping the top payload.
  */
 #if defined(__x86_64__) && defined(__GNUC__) && \
     defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -251,18 +257,37 @@ static void f16_to_f32_f16c(const uint8_t *restrict p, uint64_t n, float *restri
     for (; i < n; i++)
         y[i] = f16_to_f32(ld16(p + 2 * i));
 }
+
+__attribute__((target("avx,f16c")))
+static void f32_to_f16_f16c(const float *restrict x, uint64_t n, uint8_t *restrict p)
+{
+    uint64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i_u *)(p + 2 * i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), 0));
+    for (; i < n; i++)
+        st16(p + 2 * i, f32_to_f16(x[i]));
+}
 #endif
 
 /*
- * Set only by tv_dtype_to_f32_portable (tests/test_dtype.c), on its own stack frame's
- * behalf: thread-local, so it never changes what another thread computes.
+ * Set only through tv_dtype_use_portable_kernels (tests/test_dtype.c). Thread-local, so
+ * it never changes what another thread computes.
  */
 static _Thread_local int portable_only;
+
+static int have_f16c(void)
+{
+#ifdef HAVE_F16C_PATH
+    return !portable_only && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+#else
+    return 0;
+#endif
+}
 
 static void f16_to_f32_n(const uint8_t *restrict p, uint64_t n, float *restrict y)
 {
 #ifdef HAVE_F16C_PATH
-    if (!portable_only && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx")) {
+    if (have_f16c()) {
         f16_to_f32_f16c(p, n, y);
         return;
     }
@@ -292,6 +317,12 @@ static void f64_to_f32_n(const uint8_t *restrict p, uint64_t n, float *restrict 
 
 static void f32_to_f16_n(const float *restrict x, uint64_t n, uint8_t *restrict p)
 {
+#ifdef HAVE_F16C_PATH
+    if (have_f16c()) {
+        f32_to_f16_f16c(x, n, p);
+        return;
+    }
+#endif
     uint64_t i = 0;
     for (; i + GROUP <= n; i += GROUP)
         for (int j = 0; j < GROUP; j++)
@@ -309,6 +340,26 @@ static void f32_to_bf16_n(const float *restrict x, uint64_t n, uint8_t *restrict
     for (; i < n; i++)
         st16(p + 2 * i, f32_to_bf16(x[i]));
 }
+
+/* One grouped loop per 8-bit float format. */
+#define BYTE_TO_F32(name, decode)                                                   \
+    static void name(const uint8_t *restrict p, uint64_t n, float *restrict y)      \
+    {                                                                               \
+        uint64_t i = 0;                                                             \
+        for (; i + GROUP <= n; i += GROUP)                                          \
+            for (int j = 0; j < GROUP; j++)                                         \
+                y[i + j] = decode(p[i + j]);                                        \
+        for (; i < n; i++)                                                          \
+            y[i] = decode(p[i]);                                                    \
+    }
+#define E5M2_TO_F32(b) f16_to_f32((uint16_t)((b) << 8)) /* the top byte of a binary16 */
+BYTE_TO_F32(e4m3fn_to_f32_n, e4m3fn_to_f32)
+BYTE_TO_F32(e5m2_to_f32_n, E5M2_TO_F32)
+BYTE_TO_F32(e4m3fnuz_to_f32_n, e4m3fnuz_to_f32)
+BYTE_TO_F32(e5m2fnuz_to_f32_n, e5m2fnuz_to_f32)
+BYTE_TO_F32(e8m0_to_f32_n, e8m0_to_f32)
+#undef BYTE_TO_F32
+#undef E5M2_TO_F32
 
 /* One loop per integer type: converts with C's rules (round to nearest for wide types). */
 #define INT_TO_F32(name, type, width, load)                                         \
@@ -706,52 +757,89 @@ static void q2_0_to_f32(const uint8_t *restrict p, uint64_t nb, float *restrict 
 
 /* ---- ggml block types: quantisation -------------------------------------------------- */
 
-/* Finds the first NaN or infinity; returns 1 and sets *at, or 0 when all are finite. */
-static int find_nonfinite(const float *x, uint64_t n, uint64_t *at)
+/*
+ * C's roundf (to nearest, halfway away from zero) for |x| < 2^31, inline and without
+ * branches: x minus its truncation is exact, so comparing it with 0.5 decides.
+ */
+static inline int32_t round_half_away(float x)
 {
-    for (uint64_t i = 0; i < n; i++)
-        if (!(fabsf(x[i]) <= FLT_MAX)) {
-            *at = i;
-            return 1;
+    int32_t t = (int32_t)x;
+    float frac = x - (float)t;
+    int32_t up = (int32_t)(frac >= 0.5f);
+    int32_t down = (int32_t)(frac <= -0.5f);
+    return t + up - down;
+}
+
+/*
+ * The largest |x| of a 32-value block, and whether the block holds a NaN or infinity.
+ * Eight independent running maxima instead of one chain: max over finite non-negative
+ * values gives the same result in any order, and the lanes let the loop vectorise.
+ */
+static inline float block_amax(const float *restrict x, int *nonfinite)
+{
+    float lane[8] = {0};
+    int bad = 0;
+    for (int k = 0; k < 32; k += 8)
+        for (int l = 0; l < 8; l++) {
+            const float a = fabsf(x[k + l]);
+            lane[l] = lane[l] > a ? lane[l] : a;
         }
-    return 0;
+    for (int j = 0; j < 32; j++)
+        bad |= !(fabsf(x[j]) <= FLT_MAX);
+    float amax = lane[0];
+    for (int k = 1; k < 8; k++)
+        amax = amax > lane[k] ? amax : lane[k];
+    *nonfinite = bad;
+    return amax;
+}
+
+/* Index of the first NaN or infinity among n values (one is known to be there). */
+static uint64_t first_nonfinite(const float *x, uint64_t n)
+{
+    uint64_t i = 0;
+    while (i < n && fabsf(x[i]) <= FLT_MAX)
+        i++;
+    return i;
 }
 
 /*
  * quantize_row_q8_0_ref: d = max|x| / 127, q = round(x / d) half away from zero, with
- * the reciprocal taken once per block as ggml does (x * (1/d), not x / d).
+ * the reciprocal taken once per block as ggml does (x * (1/d), not x / d). Returns the
+ * index of the first NaN or infinity (whose block is left unwritten), or UINT64_MAX.
  */
-static void f32_to_q8_0(const float *restrict x, uint64_t nb, uint8_t *restrict p)
+static uint64_t f32_to_q8_0(const float *restrict x, uint64_t nb, uint8_t *restrict p)
 {
     for (uint64_t b = 0; b < nb; b++, x += 32, p += 34) {
-        float amax = 0.0f;
-        for (int j = 0; j < 32; j++) {
-            const float a = fabsf(x[j]);
-            amax = amax > a ? amax : a;
-        }
+        int nonfinite;
+        const float amax = block_amax(x, &nonfinite);
+        if (nonfinite)
+            return 32 * b + first_nonfinite(x, 32);
         const float d = amax / 127.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         st16(p, f32_to_f16(d));
         for (int j = 0; j < 32; j++)
-            p[2 + j] = (uint8_t)(int8_t)roundf(x[j] * id);
+            p[2 + j] = (uint8_t)(int8_t)round_half_away(x[j] * id); /* |x * id| <= 127 */
     }
+    return UINT64_MAX;
 }
 
 /*
  * quantize_row_q4_0_ref: the value of largest magnitude (the first one on a tie) sets
  * d = max / -8, so that it maps to level 0 (-8) whatever its sign; the others go to
- * trunc(x / d + 8.5) capped at 15.
+ * trunc(x / d + 8.5) capped at 15. Returns like f32_to_q8_0.
  */
-static void f32_to_q4_0(const float *restrict x, uint64_t nb, uint8_t *restrict p)
+static uint64_t f32_to_q4_0(const float *restrict x, uint64_t nb, uint8_t *restrict p)
 {
     for (uint64_t b = 0; b < nb; b++, x += 32, p += 18) {
-        float amax = 0.0f, max = 0.0f;
-        for (int j = 0; j < 32; j++) {
-            if (amax < fabsf(x[j])) {
-                amax = fabsf(x[j]);
-                max = x[j];
-            }
-        }
+        int nonfinite;
+        const float amax = block_amax(x, &nonfinite);
+        if (nonfinite)
+            return 32 * b + first_nonfinite(x, 32);
+        /* ggml keeps the first value that reaches the largest magnitude */
+        int first = 0;
+        while (fabsf(x[first]) != amax)
+            first++;
+        const float max = amax != 0.0f ? x[first] : 0.0f;
         const float d = max / -8.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         st16(p, f32_to_f16(d));
@@ -763,6 +851,7 @@ static void f32_to_q4_0(const float *restrict x, uint64_t nb, uint8_t *restrict 
             p[2 + j] = (uint8_t)(q0 | q1 << 4);
         }
     }
+    return UINT64_MAX;
 }
 
 /* ---- dispatch ------------------------------------------------------------------------- */
@@ -856,26 +945,11 @@ int tv_dtype_to_f32(enum tv_dtype dtype, const void *src, uint64_t n, float *dst
         for (uint64_t i = 0; i < n; i++)
             dst[i] = p[i] ? 1.0f : 0.0f;
         break;
-    case TV_DTYPE_F8_E4M3:
-        for (uint64_t i = 0; i < n; i++)
-            dst[i] = e4m3fn_to_f32(p[i]);
-        break;
-    case TV_DTYPE_F8_E5M2: /* the top byte of a binary16 */
-        for (uint64_t i = 0; i < n; i++)
-            dst[i] = f16_to_f32((uint16_t)(p[i] << 8));
-        break;
-    case TV_DTYPE_F8_E8M0:
-        for (uint64_t i = 0; i < n; i++)
-            dst[i] = e8m0_to_f32(p[i]);
-        break;
-    case TV_DTYPE_F8_E4M3FNUZ:
-        for (uint64_t i = 0; i < n; i++)
-            dst[i] = e4m3fnuz_to_f32(p[i]);
-        break;
-    case TV_DTYPE_F8_E5M2FNUZ:
-        for (uint64_t i = 0; i < n; i++)
-            dst[i] = e5m2fnuz_to_f32(p[i]);
-        break;
+    case TV_DTYPE_F8_E4M3: e4m3fn_to_f32_n(p, n, dst); break;
+    case TV_DTYPE_F8_E5M2: e5m2_to_f32_n(p, n, dst); break;
+    case TV_DTYPE_F8_E8M0: e8m0_to_f32_n(p, n, dst); break;
+    case TV_DTYPE_F8_E4M3FNUZ: e4m3fnuz_to_f32_n(p, n, dst); break;
+    case TV_DTYPE_F8_E5M2FNUZ: e5m2fnuz_to_f32_n(p, n, dst); break;
     case TV_DTYPE_F4: /* PyTorch float4_e2m1fn_x2: element 2k in bits 0-3, 2k+1 in 4-7 */
         for (uint64_t i = 0; i < nb; i++) {
             dst[2 * i] = e2m1_values[p[i] & 0x0f];
@@ -919,19 +993,14 @@ static int no_from_f32(enum tv_dtype dtype, tv_error *err)
 }
 
 /*
- * tv_dtype_to_f32 with the CPU-specific paths (F16C) switched off, so that the tests
- * check the portable loops on machines that would never run them. Not in the public
- * header: tests/test_dtype.c declares it.
+ * Switches the CPU-specific paths (F16C) off (on != 0) or back on for the calling thread,
+ * so that the tests check the portable loops on machines that would never run them.
+ * Not in the public header: tests/test_dtype.c declares it.
  */
-int tv_dtype_to_f32_portable(enum tv_dtype dtype, const void *src, uint64_t n, float *dst,
-                             tv_error *err);
-int tv_dtype_to_f32_portable(enum tv_dtype dtype, const void *src, uint64_t n, float *dst,
-                             tv_error *err)
+void tv_dtype_use_portable_kernels(int on);
+void tv_dtype_use_portable_kernels(int on)
 {
-    portable_only = 1;
-    int rc = tv_dtype_to_f32(dtype, src, n, dst, err);
-    portable_only = 0;
-    return rc;
+    portable_only = on != 0;
 }
 
 /* from_f32 with the index of src[0] in the whole tensor, for error messages. */
@@ -964,15 +1033,12 @@ static int from_f32_at(enum tv_dtype dtype, const float *src, uint64_t n, void *
         return 0;
     case TV_DTYPE_Q8_0:
     case TV_DTYPE_Q4_0:
-        if (find_nonfinite(src, n, &at))
+        at = dtype == TV_DTYPE_Q8_0 ? f32_to_q8_0(src, nb, p) : f32_to_q4_0(src, nb, p);
+        if (at != UINT64_MAX)
             return tv_error_set(err, TV_ERR_DATA, "element %llu is %s: %s cannot hold it "
                                 "(ggml's quantizer has no defined result for it)",
                                 (unsigned long long)(base + at),
                                 isnan(src[at]) ? "NaN" : "infinite", tv_dtype_name(dtype));
-        if (dtype == TV_DTYPE_Q8_0)
-            f32_to_q8_0(src, nb, p);
-        else
-            f32_to_q4_0(src, nb, p);
         return 0;
     default:
         return no_from_f32(dtype, err);

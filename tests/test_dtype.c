@@ -153,12 +153,10 @@ static void dtype_bytes_refuses_partial_blocks_and_overflow(void **state)
 
 /* ---- binary16 and bfloat16 -------------------------------------------------------------- */
 
-/* dtype_convert.c: the same conversion with the CPU-specific (F16C) paths switched off. */
-int tv_dtype_to_f32_portable(enum tv_dtype dtype, const void *src, uint64_t n, float *dst,
-                             tv_error *err);
+/* dtype_convert.c: switches the CPU-specific (F16C) paths off for this thread. */
+void tv_dtype_use_portable_kernels(int on);
 
-static void check_all_halves(int (*to_f32)(enum tv_dtype, const void *, uint64_t, float *,
-                                           tv_error *))
+static void check_all_halves(void)
 {
     uint8_t *codes = tv_malloc(2 * 65536 + 1);
     float *out = tv_malloc(4 * 65536);
@@ -169,7 +167,7 @@ static void check_all_halves(int (*to_f32)(enum tv_dtype, const void *, uint64_t
         codes[2 + 2 * h] = (uint8_t)(h >> 8);
     }
     tv_error err = {0};
-    assert_int_equal(to_f32(TV_DTYPE_F16, codes + 1, 65536, out, &err), 0);
+    assert_int_equal(tv_dtype_to_f32(TV_DTYPE_F16, codes + 1, 65536, out, &err), 0);
     for (size_t i = 0; i < TV_ARRAY_SIZE(f16_codes); i++)
         assert_f32_bits(out[f16_codes[i]], f16_codes_f32[i], "f16", f16_codes[i]);
     uint8_t le[4];
@@ -188,14 +186,18 @@ static void check_all_halves(int (*to_f32)(enum tv_dtype, const void *, uint64_t
 static void f16_to_f32_decodes_every_code_as_ieee_binary16(void **state)
 {
     (void)state;
-    check_all_halves(tv_dtype_to_f32);
+    check_all_halves();
 }
 
 static void f16_to_f32_portable_loop_decodes_every_code_the_same(void **state)
 {
     (void)state;
-    check_all_halves(tv_dtype_to_f32_portable);
+    tv_dtype_use_portable_kernels(1);
+    check_all_halves();
+    tv_dtype_use_portable_kernels(0);
 }
+
+static void round_trip(enum tv_dtype dtype, uint16_t exp_mask, uint16_t quiet_bit);
 
 /* The inputs dtype_vectors.py rounds: every half's midpoints, both signs, then LCG bits. */
 static float *rounding_inputs(void)
@@ -248,6 +250,15 @@ static void f32_to_f16_rounds_to_nearest_even_keeping_inf_and_nan(void **state)
 {
     (void)state;
     check_rounding(TV_DTYPE_F16, F32_TO_F16_CRC);
+}
+
+static void f32_to_f16_portable_loop_rounds_the_same(void **state)
+{
+    (void)state;
+    tv_dtype_use_portable_kernels(1);
+    check_rounding(TV_DTYPE_F16, F32_TO_F16_CRC);
+    round_trip(TV_DTYPE_F16, 0x7c00, 0x0200);
+    tv_dtype_use_portable_kernels(0);
 }
 
 static void f32_to_bf16_rounds_to_nearest_even_keeping_inf_and_nan(void **state)
@@ -674,6 +685,7 @@ int main(void)
         cmocka_unit_test(f16_to_f32_decodes_every_code_as_ieee_binary16),
         cmocka_unit_test(f16_to_f32_portable_loop_decodes_every_code_the_same),
         cmocka_unit_test(f32_to_f16_rounds_to_nearest_even_keeping_inf_and_nan),
+        cmocka_unit_test(f32_to_f16_portable_loop_rounds_the_same),
         cmocka_unit_test(f32_to_bf16_rounds_to_nearest_even_keeping_inf_and_nan),
         cmocka_unit_test(f16_round_trip_through_f32_keeps_all_65536_codes),
         cmocka_unit_test(bf16_round_trip_through_f32_keeps_all_65536_codes),

@@ -245,7 +245,9 @@ static void f16_to_f32_portable(const uint8_t *restrict p, uint64_t n, float *re
  */
 #if defined(__x86_64__) && defined(__GNUC__) && \
     defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#include <cpuid.h>
 #include <immintrin.h>
+#include <stdatomic.h>
 #define HAVE_F16C_PATH 1
 
 __attribute__((target("avx,f16c")))
@@ -275,10 +277,33 @@ static void f32_to_f16_f16c(const float *restrict x, uint64_t n, uint8_t *restri
  */
 static _Thread_local int portable_only;
 
+#ifdef HAVE_F16C_PATH
+/* CPUID says F16C and AVX, and XGETBV that the OS saves the YMM registers. */
+static int detect_f16c(void)
+{
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx))
+        return 0;
+    const unsigned osxsave = 1u << 27, avx = 1u << 28, f16c = 1u << 29;
+    if ((ecx & (osxsave | avx | f16c)) != (osxsave | avx | f16c))
+        return 0;
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    (void)xcr0_hi;
+    return (xcr0_lo & 6u) == 6u;
+}
+#endif
+
 static int have_f16c(void)
 {
 #ifdef HAVE_F16C_PATH
-    return !portable_only && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+    static _Atomic int known = -1; /* detected once; racing threads store the same value */
+    int has = atomic_load_explicit(&known, memory_order_relaxed);
+    if (has < 0) {
+        has = detect_f16c();
+        atomic_store_explicit(&known, has, memory_order_relaxed);
+    }
+    return has && !portable_only;
 #else
     return 0;
 #endif

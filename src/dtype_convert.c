@@ -30,9 +30,13 @@
  *   Q1_0   18 B / 128: d f16 @0, qs[16] @2 (bit j set: +d, clear: -d)
  *   Q2_0   18 B / 64:  d f16 @0, qs[16] @2 (2 bits each, LSB first: (q - 1) * d)
  *
+ * Q8_1 has no dequantize_row_* in ggml (it only feeds dot products); its elements read
+ * as qs * d like Q8_0's. NVFP4 follows ggml, which has no per-tensor second scale.
+ *
  * Hot loops work on fixed-size groups with restrict pointers so that gcc -O2 (whose
  * cheap vectoriser refuses loops that need a remainder or alias checks) vectorises
- * them. Nothing here allocates, and there is no global state.
+ * them; binary16 uses F16C when the CPU has it. Nothing here allocates; the only state
+ * is that CPU feature, detected once.
  */
 #include <float.h>
 #include <math.h>

@@ -19,6 +19,10 @@
  *
  * Conventions: results go to stdout, errors to stderr as "tokvec: <message>"
  * (cli_error; library messages already name the file, the object and the numbers).
+ * A command that reports takes --json: build a cJSON document, print it with
+ * cli_json_print (token bytes through cli_json_add_bytes, big integers through
+ * cli_json_add_u64) and document its fields in README.md. Token text for people goes
+ * through cli_escape/cli_escaped; sizes through cli_human_bytes/cli_human_count.
  * Only the CLI prints and exits; the commands return their exit code to main().
  */
 #ifndef TOKVEC_CLI_H

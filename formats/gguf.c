@@ -38,11 +38,6 @@
 #include "convert.h"
 #include "vocab_export.h"
 
-/* TEMPORARY: src/vocab_export.c is being written; until it lands the GGUF writer
-   refuses vocabularies instead of failing to link. */
-#pragma weak tv_ggml_vocab_from_model
-#pragma weak tv_ggml_vocab_release
-
 /* ---- format constants (shared by the reader and, later, the writer) ------------- */
 
 #define GGUF_MAGIC "GGUF"
@@ -1078,25 +1073,12 @@ static const void *le32_array(struct gguf_kv_list *l, const void *values, size_t
 }
 
 /* Keys the writer computes itself: a source's value for them is not carried over. */
-static bool key_rewritten(const char *key, bool has_vocab)
+static bool key_rewritten(const char *key)
 {
     static const char *const general[] = {
-        GGUF_KEY_ALIGNMENT, GGUF_KEY_ARCHITECTURE, "general.name", "general.file_type",
-        "general.quantization_version"};
+        GGUF_KEY_ALIGNMENT, GGUF_KEY_ARCHITECTURE, "general.name", "general.file_type"};
     for (size_t i = 0; i < TV_ARRAY_SIZE(general); i++)
         if (strcmp(key, general[i]) == 0)
-            return true;
-    if (!has_vocab)
-        return false;
-    static const char *const vocab[] = {
-        GGUF_KEY_TOKENIZER_MODEL, GGUF_KEY_TOKENIZER_PRE, GGUF_KEY_TOKENS, GGUF_KEY_SCORES,
-        GGUF_KEY_TOKEN_TYPE, GGUF_KEY_MERGES, GGUF_KEY_ADD_BOS, GGUF_KEY_ADD_EOS,
-        GGUF_KEY_ADD_SPACE_PREFIX, GGUF_KEY_HF_JSON};
-    for (size_t i = 0; i < TV_ARRAY_SIZE(vocab); i++)
-        if (strcmp(key, vocab[i]) == 0)
-            return true;
-    for (size_t i = 0; i < TV_ARRAY_SIZE(gguf_special_keys); i++)
-        if (strcmp(key, gguf_special_keys[i].key) == 0)
             return true;
     return false;
 }
@@ -1123,14 +1105,22 @@ static int64_t plan_file_type(const struct tv_write_plan *p)
     return best < 0 ? -1 : tv_gguf_file_type((enum tv_dtype)best);
 }
 
-/* The GGUF source's key/values that are not rewritten; ggml cannot read arrays of
-   arrays, so one is an error rather than a silent drop. */
-static int add_carried(struct gguf_kv_list *l, bool has_vocab)
+/*
+ * The GGUF source's key/values that are not rewritten (keys written already win).
+ * tokenizer.* keys come along only from the file the vocabulary came from: another
+ * file's would describe another vocabulary. ggml cannot read arrays of arrays, so one
+ * is an error rather than a silent drop.
+ */
+static int add_carried(struct gguf_kv_list *l)
 {
     const tv_model *m = l->p->m;
+    const char *vocab_origin = tv_vocab_origin(m);
     for (size_t i = 0; i < m->n_meta; i++) {
         const struct tv_meta *meta = &m->meta[i];
-        if (meta->origin != TV_ORIGIN_GGUF || key_rewritten(meta->key, has_vocab))
+        if (meta->origin != TV_ORIGIN_GGUF || key_rewritten(meta->key))
+            continue;
+        if (strncmp(meta->key, "tokenizer.", 10) == 0 && vocab_origin &&
+            strcmp(meta->file, vocab_origin) != 0)
             continue;
         if (meta->value.type == TV_VALUE_ARRAY && meta->value.as.arr.elem_type == TV_VALUE_ARRAY)
             return tv_error_set(l->err, TV_ERR_UNSUPPORTED,
@@ -1199,9 +1189,9 @@ static int build_kv_list(struct gguf_kv_list *l, const struct tv_ggml_vocab *voc
     /* ggml's current quantization format version (GGML_QNT_VERSION) */
     if (p->quantized && kv_u32(l, "general.quantization_version", 2) < 0)
         return -1;
-    if (add_carried(l, vocab != NULL) < 0)
+    if (vocab && add_vocab(l, vocab) < 0)
         return -1;
-    return vocab ? add_vocab(l, vocab) : 0;
+    return add_carried(l);
 }
 
 static int write_value(struct gguf_writer *w, const char *key, const struct tv_value *v)
@@ -1270,11 +1260,6 @@ int tv_gguf_write_plan(struct tv_write_plan *p, tv_out *out, tv_error *err)
         goto out;
     }
     if (tv_vocab_size(p->m)) {
-        if (!tv_ggml_vocab_from_model) {
-            tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: this build cannot export vocabularies",
-                         p->out_name);
-            goto out;
-        }
         if (tv_ggml_vocab_from_model(p->m, &vocab, err) < 0) {
             tv_error_prefix(err, "%s", p->out_name);
             goto out;

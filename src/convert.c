@@ -35,9 +35,6 @@
 #include "convert.h"
 #include "vocab_export.h"
 
-/* TEMPORARY until src/vocab_export.c lands */
-#pragma weak tv_tokenizer_json_from_model
-
 #define COPY_CHUNK (4u << 20)          /* bytes copied per write when the dtype is kept */
 #define SCRATCH_FLOATS (256u * 1024u)  /* 1 MiB of f32 for conversions */
 #define MAX_ELEMENT_BYTES 8            /* the widest element a conversion writes (F64) */
@@ -704,12 +701,60 @@ static int json_set_number(cJSON *obj, const char *key, double value)
     return 0;
 }
 
+/* GGUF {arch}.* numbers and the config.json keys Hugging Face uses for them (GPT-2 style
+   configs name them differently). */
+static const struct {
+    const char *suffix;
+    const char *key;
+    const char *gpt2_key;
+} gguf_config_keys[] = {
+    {"context_length", "max_position_embeddings", "n_positions"},
+    {"block_count", "num_hidden_layers", "n_layer"},
+    {"feed_forward_length", "intermediate_size", "n_inner"},
+    {"attention.head_count", "num_attention_heads", "n_head"},
+    {"attention.head_count_kv", "num_key_value_heads", NULL},
+    {"attention.layer_norm_rms_epsilon", "rms_norm_eps", NULL},
+    {"attention.layer_norm_epsilon", "layer_norm_eps", "layer_norm_epsilon"},
+    {"rope.freq_base", "rope_theta", NULL},
+};
+
+/* Adds the GGUF source's architecture numbers that config.json does not have. */
+static int add_gguf_numbers(const struct tv_write_plan *p, const struct arch_info *a, cJSON *doc)
+{
+    if (!p->arch)
+        return 0;
+    bool gpt2_style = a && strcmp(a->hidden_key, "n_embd") == 0;
+    for (size_t k = 0; k < TV_ARRAY_SIZE(gguf_config_keys); k++) {
+        const char *key = gpt2_style ? gguf_config_keys[k].gpt2_key : gguf_config_keys[k].key;
+        char gguf_key[256];
+        snprintf(gguf_key, sizeof gguf_key, "%s.%s", p->arch, gguf_config_keys[k].suffix);
+        const struct tv_meta *meta = tv_model_meta_find_origin(p->m, TV_ORIGIN_GGUF, gguf_key);
+        double value;
+        if (!key || !meta || tv_value_float(&meta->value, &value) < 0 ||
+            cJSON_GetObjectItemCaseSensitive(doc, key))
+            continue;
+        if (meta->value.type == TV_VALUE_F32) { /* the shortest decimal of the float */
+            char text[32];
+            for (int digits = 6; digits <= 9; digits++) {
+                snprintf(text, sizeof text, "%.*g", digits, value);
+                if (strtof(text, NULL) == (float)value)
+                    break;
+            }
+            value = strtod(text, NULL);
+        }
+        if (json_set_number(doc, key, value) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static const char *const hidden_aliases[] = {"hidden_size", "n_embd", "d_model", "dim",
                                              "hidden_dim", "embed_dim", "n_embed"};
 
 /*
  * config.json for a folder: the source's config.json when there is one, with the
- * numbers updated to what is written; otherwise one made from the architecture.
+ * numbers updated to what is written; otherwise one made from the architecture and,
+ * for a GGUF source, its {arch}.* numbers under their Hugging Face names.
  */
 static char *build_config(const struct tv_write_plan *p, tv_error *err)
 {
@@ -742,6 +787,8 @@ static char *build_config(const struct tv_write_plan *p, tv_error *err)
                 goto oom;
         }
     }
+    if (add_gguf_numbers(p, a, doc) < 0)
+        goto oom;
     if (p->tied >= 0 && !cJSON_GetObjectItemCaseSensitive(doc, "tie_word_embeddings") &&
         !cJSON_AddBoolToObject(doc, "tie_word_embeddings", p->tied))
         goto oom;
@@ -788,9 +835,6 @@ static int write_tokenizer_json(const tv_model *m, const char *path, bool force,
                             path);
     char *json = NULL;
     size_t len = 0;
-    if (!tv_tokenizer_json_from_model)
-        return tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: this build cannot export vocabularies",
-                            path);
     if (tv_tokenizer_json_from_model(m, &json, &len, err) < 0) {
         tv_error_prefix(err, "%s", path);
         return -1;
@@ -1159,8 +1203,13 @@ static int write_folder(const tv_model *m, const char *path, const struct tv_wri
     mode_t mask = umask(0);
     umask(mask);
     chmod(tmp, 0777 & ~mask);
-    if (tv_write_plan_init(&plan, m, opt, TV_TARGET_SAFETENSORS, path, err) < 0 ||
-        fill_folder(&plan, tmp, err) < 0 || commit_folder(tmp, copy, parent, exists, err) < 0)
+    if (tv_write_plan_init(&plan, m, opt, TV_TARGET_SAFETENSORS, path, err) < 0)
+        goto out;
+    if (fill_folder(&plan, tmp, err) < 0) {
+        tv_error_prefix(err, "%s (being written in %s)", path, tmp);
+        goto out;
+    }
+    if (commit_folder(tmp, copy, parent, exists, err) < 0)
         goto out;
     made_tmp = false;
     rc = 0;

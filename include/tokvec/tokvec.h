@@ -289,6 +289,37 @@ int tv_value_float(const struct tv_value *v, double *out);
 int tv_array_int(const struct tv_array *a, uint64_t i, int64_t *out);
 int tv_array_float(const struct tv_array *a, uint64_t i, double *out);
 
+
+/* ---- writing ------------------------------------------------------------------ */
+
+struct tv_write_options {
+    const char *format;        /* "gguf", "safetensors", "tokenizer.json", "folder", ...;
+                                  NULL: chosen from the output path */
+    int dtype;                 /* -1: keep each tensor's dtype; else an enum tv_dtype that
+                                  floating-point tensors are converted to */
+    int only_embedding;        /* write the vocabulary and the token embedding only */
+    uint64_t max_shard_size;   /* folder output: bytes per safetensors shard; 0: one file */
+    int force;                 /* replace an existing output */
+    /* Called after each tensor (may be NULL); the library itself never prints. */
+    void (*progress)(void *ctx, size_t tensors_done, size_t n_tensors, uint64_t bytes_done,
+                     uint64_t bytes_total);
+    void *progress_ctx;
+};
+
+/* Fills opt with the defaults: format from the path, keep dtypes, one file, no force. */
+void tv_write_options_init(struct tv_write_options *opt);
+
+/*
+ * Writes the model to path in the format opt->format (or the one the path implies:
+ * .gguf, .safetensors, tokenizer.json, a folder). Tensors are streamed block by block
+ * from the source mapping. The output appears only when complete: it is written to
+ * a temporary file (or folder) beside path and renamed; on failure nothing is left
+ * and an existing path is untouched. An existing path is refused unless opt->force.
+ * Anything the target cannot represent is an error, never silently dropped.
+ */
+int tv_model_write(const tv_model *m, const char *path, const struct tv_write_options *opt,
+                   tv_error *err);
+
 #ifdef __cplusplus
 }
 #endif

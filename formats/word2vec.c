@@ -28,6 +28,7 @@
  * is reported (vocab.duplicate_id, folded into verify's vocab.duplicates).
  */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,69 @@ static bool next_field(const uint8_t *line, size_t len, size_t *pos, const uint8
  * (strtof needs a terminated string, and the field may end the mapping: the bytes
  * are copied first.)
  */
+/*
+ * The exact fast path for the short decimals word-vector files are made of ("0.418",
+ * "-2.5e-03"): when the digits form an integer m <= 2^24 and the decimal exponent k
+ * is within [-10, 10], m and 10^|k| are exact float32 values, so one IEEE multiply or
+ * divide gives the correctly rounded result, the same float strtof returns (Clinger,
+ * "How to read floating point numbers accurately", 1990). Anything else returns
+ * false and goes to strtof.
+ */
+static bool parse_float_fast(const uint8_t *p, size_t n, float *out)
+{
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    static const float pow10[] = {1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f,
+                                  1e6f, 1e7f, 1e8f, 1e9f, 1e10f};
+    size_t i = 0;
+    bool negative = false;
+    if (p[0] == '-' || p[0] == '+') {
+        negative = p[0] == '-';
+        i++;
+    }
+    uint64_t mantissa = 0;
+    int exponent = 0, digits = 0;
+    bool dot = false;
+    for (; i < n; i++) {
+        if (p[i] >= '0' && p[i] <= '9') {
+            if (mantissa > (1u << 24))
+                return false;
+            mantissa = mantissa * 10 + (uint64_t)(p[i] - '0');
+            exponent -= dot;
+            digits++;
+        } else if (p[i] == '.' && !dot) {
+            dot = true;
+        } else {
+            break;
+        }
+    }
+    if (digits == 0 || mantissa > (1u << 24))
+        return false;
+    if (i < n) {
+        if (p[i] != 'e' && p[i] != 'E')
+            return false;
+        i++;
+        bool exp_negative = false;
+        if (i < n && (p[i] == '-' || p[i] == '+'))
+            exp_negative = p[i++] == '-';
+        int e = 0, exp_digits = 0;
+        for (; i < n && p[i] >= '0' && p[i] <= '9' && exp_digits < 4; i++, exp_digits++)
+            e = e * 10 + (p[i] - '0');
+        if (exp_digits == 0 || i != n)
+            return false;
+        exponent += exp_negative ? -e : e;
+    }
+    if (exponent < -10 || exponent > 10)
+        return false;
+    float f = (float)mantissa;
+    f = exponent < 0 ? f / pow10[-exponent] : f * pow10[exponent];
+    *out = negative ? -f : f;
+    return true;
+#else
+    (void)p, (void)n, (void)out;
+    return false;
+#endif
+}
+
 static int parse_float(const uint8_t *p, size_t n, float *out)
 {
     char buf[WV_MAX_NUMBER + 1];
@@ -117,6 +181,8 @@ static int parse_float(const uint8_t *p, size_t n, float *out)
         return -3;
     if (n == 0)
         return -1;
+    if (parse_float_fast(p, n, out))
+        return 0;
     memcpy(buf, p, n);
     buf[n] = '\0';
     char *end;
@@ -654,9 +720,20 @@ static int probe_glove(const uint8_t *buf, size_t len, const char *name)
     size_t line_len;
     if (len == 0 || parse_header(buf, len, &rows, &dims, &body))
         return 0;
-    if (!probe_line(buf, len, 0, &line, &line_len))
+    if (!probe_line(buf, len, 0, &line, &line_len) || !looks_like_text_row(line, line_len, 2))
         return 0;
-    return looks_like_text_row(line, line_len, 2) ? 30 : 0;
+    /* Lines of numbers of varying length (token id lists, tables) are not vectors: a
+       second line, when there is one, must have as many fields as the first. */
+    uint64_t fields = count_fields(line, line_len);
+    size_t next = (size_t)(line - buf) + line_len;
+    while (next < len && buf[next] != '\n')
+        next++; /* past a '\r' the line reader dropped */
+    const uint8_t *second;
+    size_t second_len;
+    if (next < len && probe_line(buf, len, next + 1, &second, &second_len) &&
+        !line_is_blank(second, second_len) && count_fields(second, second_len) != fields)
+        return 0;
+    return 30;
 }
 
 static int read_word2vec_text(tv_model *m, tv_blob *blob, tv_error *err)

@@ -640,6 +640,26 @@ static void spm_reads_t5_with_pad_zero_eos_one_unk_two_and_no_bos(void **state)
     tv_model_free(m);
 }
 
+static void spm_reads_tinypellm_with_pad_unk_bos_eos_first(void **state)
+{
+    (void)state;
+    tv_model *m = open_real("pytorch/tinypellm/tinypellm.model");
+    assert_int_equal(tv_vocab_size(m), 3000);
+    assert_int_equal(tv_vocab_kind(m), TV_TOKENIZER_UNIGRAM);
+    assert_token(m, 0, "<pad>", 0, TV_TOKEN_CONTROL);
+    assert_token(m, 1, "<unk>", 0, TV_TOKEN_UNKNOWN);
+    assert_token(m, 4, ",", -3.2453176975250244f, TV_TOKEN_NORMAL);
+    assert_token(m, 10, "\xe2\x96\x81ke", -4.376395225524902f, TV_TOKEN_NORMAL);
+    assert_token(m, 2999, "\xf0\x9f\x9a\xad", -15.126568794250488f, TV_TOKEN_NORMAL);
+    assert_int_equal(tv_vocab_special(m, TV_SPECIAL_PAD), 0);
+    assert_int_equal(tv_vocab_special(m, TV_SPECIAL_UNK), 1);
+    assert_int_equal(tv_vocab_special(m, TV_SPECIAL_BOS), 2);
+    assert_int_equal(tv_vocab_special(m, TV_SPECIAL_EOS), 3);
+    assert_int_equal(meta(m, "sentencepiece.precompiled_charsmap")->value.as.arr.n, 237561);
+    assert_int_equal(m->n_findings, 0);
+    tv_model_free(m);
+}
+
 /* Every piece, score and type against Debian's python3-sentencepiece, when installed. */
 static void spm_agrees_with_the_sentencepiece_library_on_every_piece(void **state)
 {
@@ -654,7 +674,8 @@ static void spm_agrees_with_the_sentencepiece_library_on_every_piece(void **stat
     }
     const char *models[] = {"llama2c/llama-tokenizer.model",
                             "tokenizers/sentencepiece-torchtext/spm_example.model",
-                            "tokenizers/sentencepiece-torchtext/t5_tokenizer_base.model"};
+                            "tokenizers/sentencepiece-torchtext/t5_tokenizer_base.model",
+                            "pytorch/tinypellm/tinypellm.model"};
     for (size_t k = 0; k < TV_ARRAY_SIZE(models); k++) {
         char path[4096];
         snprintf(path, sizeof path, "%s", real_fixture(models[k]));
@@ -759,6 +780,7 @@ int main(void)
         cmocka_unit_test(spm_reads_llama2_tokenizer_model),
         cmocka_unit_test(spm_reads_torchtext_unigram_example),
         cmocka_unit_test(spm_reads_t5_with_pad_zero_eos_one_unk_two_and_no_bos),
+        cmocka_unit_test(spm_reads_tinypellm_with_pad_unk_bos_eos_first),
         cmocka_unit_test(spm_agrees_with_the_sentencepiece_library_on_every_piece),
         cmocka_unit_test(folder_reads_tokenizer_model_when_nothing_else_has_a_vocabulary),
     };

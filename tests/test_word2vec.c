@@ -265,7 +265,7 @@ static void wordvec_text_names_the_line_word_and_counts_of_a_bad_row(void **stat
          "value 2 '0.00000000000000000000000000000000000000...' is longer than 63 characters"},
         {"1 0\n", "the header says vectors of 0 values"},
         {"1 16777217\nw 1\n", "vectors of 16777217 values (1 to 16777216)"},
-        {"a 1 2\nb 1 2 3\n", "bad.vec: line 2 (word 'b'): 3 values, expected 2"},
+        {"a 1 2\nb 3 4\nc 1 2 3\n", "bad.vec: line 3 (word 'c'): 3 values, expected 2"},
     };
     for (size_t i = 0; i < TV_ARRAY_SIZE(cases); i++) {
         tv_error err = {0};
@@ -338,6 +338,7 @@ static void wordvec_probes_tell_the_three_formats_apart(void **state)
     const char *glove = "w 0.5 1\n";
     const char *one_value = "w 0.5\n"; /* a GloVe line needs two values */
     const char *counts = "word 123\nother 5\n";
+    const char *ids = "15496 11 703 389\n40 1101\n";
     uint8_t binary[32] = "1 2\nw ";
     memcpy(binary + 6, "\x00\x00\x80\x3f\x00\x00\x00\x40", 8);
     const struct tv_format *fmts[] = {&tv_format_word2vec, &tv_format_word2vec_binary,
@@ -352,6 +353,7 @@ static void wordvec_probes_tell_the_three_formats_apart(void **state)
         {(const uint8_t *)glove, strlen(glove), {0, 0, 30}},
         {(const uint8_t *)one_value, strlen(one_value), {0, 0, 0}},
         {(const uint8_t *)counts, strlen(counts), {0, 0, 0}},
+        {(const uint8_t *)ids, strlen(ids), {0, 0, 0}}, /* id lists are not vectors */
         {binary, 12, {0, 0, 0}}, /* binary row shorter than its vector */
         {(const uint8_t *)"", 0, {0, 0, 0}},
     };
@@ -360,6 +362,46 @@ static void wordvec_probes_tell_the_three_formats_apart(void **state)
             if (fmts[f]->probe(cases[i].buf, cases[i].len, "x") != cases[i].expect[f])
                 fail_msg("case %zu: %s probe gives %d, expected %d", i, fmts[f]->name,
                          fmts[f]->probe(cases[i].buf, cases[i].len, "x"), cases[i].expect[f]);
+}
+
+/* The reader's fast path for short decimals must give exactly strtof's float. */
+static void wordvec_text_values_equal_strtof_for_every_spelling(void **state)
+{
+    (void)state;
+    const char *formats[] = {"%.3f", "%.5f", "%.6f", "%.7f", "%.9g", "%.4e", "%.6e", "%.7e",
+                             "%.18e", "%g", "%.1f", "%.10f", "%E", "%+.5f", "%.0f"};
+    const int rows = 400, dims = 50;
+    size_t cap = (size_t)rows * dims * 40 + 4096, len = 0;
+    char *text = malloc(cap);
+    char (*spelled)[40] = malloc(sizeof *spelled * (size_t)rows * dims);
+    len += (size_t)snprintf(text, cap, "%d %d\n", rows, dims);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int r = 0; r < rows; r++) {
+        len += (size_t)snprintf(text + len, cap - len, "w%d", r);
+        for (int c = 0; c < dims; c++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            double mag = (double)(x % 2000001) / 1000000.0; /* 0 .. 2 */
+            int scale = (int)(x >> 40) % 13 - 8;             /* 1e-8 .. 1e4 */
+            double v = (x & 1 ? -mag : mag) * pow(10, scale);
+            char *cell = spelled[r * dims + c];
+            snprintf(cell, 40, formats[(x >> 20) % TV_ARRAY_SIZE(formats)], v);
+            len += (size_t)snprintf(text + len, cap - len, " %s", cell);
+        }
+        text[len++] = '\n';
+    }
+    tv_error err = {0};
+    tv_model *m = tv_model_read_memory(text, len, "spellings.vec", NULL, &err);
+    if (!m)
+        fail_msg("%s", err.message);
+    for (int i = 0; i < rows * dims; i++) {
+        float want = strtof(spelled[i], NULL), got = value_at(m, (uint64_t)(i / dims),
+                                                               (uint64_t)(i % dims));
+        if (memcmp(&want, &got, 4) != 0)
+            fail_msg("'%s' read as %.9g, strtof gives %.9g", spelled[i], got, want);
+    }
+    tv_model_free(m);
+    free(spelled);
+    free(text);
 }
 
 /* ---- binary -------------------------------------------------------------------------- */
@@ -693,6 +735,7 @@ int main(void)
         cmocka_unit_test(wordvec_reads_more_rows_than_the_header_claims_and_says_so),
         cmocka_unit_test(wordvec_reports_repeated_words_and_finds_the_first),
         cmocka_unit_test(wordvec_probes_tell_the_three_formats_apart),
+        cmocka_unit_test(wordvec_text_values_equal_strtof_for_every_spelling),
         cmocka_unit_test(wordvec_binary_reads_rows_with_and_without_newlines),
         cmocka_unit_test(wordvec_binary_names_what_is_wrong),
         cmocka_unit_test(wordvec_binary_survives_truncation_at_every_offset),

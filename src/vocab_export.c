@@ -1091,6 +1091,7 @@ struct builder {
     tv_error *err;
     bool oom;
     bool failed;          /* err holds a message of its own */
+    bool gguf;            /* the view is a GGUF's own: llama.cpp's defaults apply */
     /* The tokens as tokenizer.json spells them (bert: the phantom space undone). */
     const char **text;
     size_t *len;
@@ -1283,11 +1284,14 @@ static void vocab_object(struct builder *b, cJSON *model)
     }
 }
 
-static int64_t special_or(const struct tv_ggml_vocab *g, enum tv_special s, int64_t fallback)
+/* The special id, else llama.cpp's default for the tokenizer model (which it assumes only
+   for a GGUF: for other sources an id nobody named stays unnamed). */
+static int64_t special_or(const struct builder *b, enum tv_special s, int64_t fallback)
 {
+    const struct tv_ggml_vocab *g = b->g;
     if (g->special[s] >= 0)
         return g->special[s];
-    return fallback >= 0 && (uint64_t)fallback < g->n_tokens ? fallback : -1;
+    return b->gguf && fallback >= 0 && (uint64_t)fallback < g->n_tokens ? fallback : -1;
 }
 
 static void build_gpt2(struct builder *b, cJSON *doc, const struct pre_recipe *recipe)
@@ -1423,8 +1427,8 @@ static void build_llama(struct builder *b, cJSON *doc)
         add_str(b, add_typed(b, list, NULL, "Prepend"), "prepend", METASPACE);
     add_replace(b, list, " ", METASPACE);
     add(b, doc, "pre_tokenizer", cJSON_CreateNull());
-    int64_t bos = g->add_bos != 0 ? special_or(g, TV_SPECIAL_BOS, 1) : -1;
-    int64_t eos = g->add_eos > 0 ? special_or(g, TV_SPECIAL_EOS, 2) : -1;
+    int64_t bos = g->add_bos != 0 ? special_or(b, TV_SPECIAL_BOS, 1) : -1;
+    int64_t eos = g->add_eos > 0 ? special_or(b, TV_SPECIAL_EOS, 2) : -1;
     if (bos >= 0 || eos >= 0)
         template_processing(b, doc, "post_processor", bos, eos, true);
     else
@@ -1442,7 +1446,7 @@ static void build_llama(struct builder *b, cJSON *doc)
     }
     cJSON *model = add_typed(b, doc, "model", "BPE");
     add(b, model, "dropout", cJSON_CreateNull());
-    int64_t unk = special_or(g, TV_SPECIAL_UNK, 0);
+    int64_t unk = special_or(b, TV_SPECIAL_UNK, 0);
     add_str(b, model, "unk_token", unk >= 0 ? b->text[unk] : NULL);
     add(b, model, "continuing_subword_prefix", cJSON_CreateNull());
     add(b, model, "end_of_word_suffix", cJSON_CreateNull());
@@ -1472,9 +1476,9 @@ static void build_bert(struct builder *b, cJSON *doc)
     add(b, norm, "strip_accents", cJSON_CreateNull());
     add_bool(b, norm, "lowercase", lowercase);
     add_typed(b, doc, "pre_tokenizer", "BertPreTokenizer");
-    int64_t cls = g->add_bos != 0 ? special_or(g, TV_SPECIAL_CLS,
-                                               special_or(g, TV_SPECIAL_BOS, 101)) : -1;
-    int64_t sep = special_or(g, TV_SPECIAL_SEP, special_or(g, TV_SPECIAL_EOS, 102));
+    int64_t cls = g->add_bos != 0 ? special_or(b, TV_SPECIAL_CLS,
+                                               special_or(b, TV_SPECIAL_BOS, 101)) : -1;
+    int64_t sep = special_or(b, TV_SPECIAL_SEP, special_or(b, TV_SPECIAL_EOS, 102));
     if (cls >= 0 || sep >= 0)
         template_processing(b, doc, "post_processor", cls, sep, false);
     else
@@ -1483,7 +1487,7 @@ static void build_bert(struct builder *b, cJSON *doc)
     add_str(b, dec, "prefix", "##");
     add_bool(b, dec, "cleanup", true);
     cJSON *model = add_typed(b, doc, "model", "WordPiece");
-    int64_t unk = special_or(g, TV_SPECIAL_UNK, 100);
+    int64_t unk = special_or(b, TV_SPECIAL_UNK, 100);
     add_str(b, model, "unk_token", unk >= 0 ? b->text[unk] : "[UNK]");
     add_str(b, model, "continuing_subword_prefix", "##");
     add_num(b, model, "max_input_chars_per_word", 100);
@@ -1522,14 +1526,16 @@ static void build_t5(struct builder *b, cJSON *doc)
     }
     add_metaspace(b, doc, "pre_tokenizer", prefix);
     int64_t bos = g->add_bos > 0 ? g->special[TV_SPECIAL_BOS] : -1;
-    int64_t eos = g->add_eos != 0 ? special_or(g, TV_SPECIAL_EOS, 1) : -1;
+    /* llama.cpp's UGM adds EOS unless told not to; for other sources only when asked. */
+    int64_t eos = g->add_eos > 0 || (b->gguf && g->add_eos < 0) ? special_or(b, TV_SPECIAL_EOS, 1)
+                                                                 : -1;
     if (bos >= 0 || eos >= 0)
         template_processing(b, doc, "post_processor", bos, eos, true);
     else
         add(b, doc, "post_processor", cJSON_CreateNull());
     add_metaspace(b, doc, "decoder", prefix);
     cJSON *model = add_typed(b, doc, "model", "Unigram");
-    int64_t unk = special_or(g, TV_SPECIAL_UNK, 2);
+    int64_t unk = special_or(b, TV_SPECIAL_UNK, 2);
     add(b, model, "unk_id", unk >= 0 ? cJSON_CreateNumber((double)unk) : cJSON_CreateNull());
     cJSON *vocab = add(b, model, "vocab", cJSON_CreateArray());
     for (size_t id = 0; id < g->n_tokens && !b->oom; id++) {
@@ -1594,7 +1600,8 @@ static int prepare_texts(struct builder *b, bool bert)
 static int rebuild(const tv_model *m, const struct tv_ggml_vocab *g, const char *file,
                    char **json, size_t *len, tv_error *err)
 {
-    struct builder b = {.m = m, .g = g, .file = file, .err = err};
+    const struct tv_vocab *v = tv_model_vocab(m);
+    struct builder b = {.m = m, .g = g, .file = file, .err = err, .gguf = v && v->ggml_model};
     cJSON *doc = NULL;
     const struct pre_recipe *recipe = NULL;
     int rc = -1;

@@ -618,6 +618,17 @@ static void tokenizer_json_rebuilt_from_each_tokenizer_json_keeps_its_gguf_view(
         assert_string_equal(a.model, b.model);
         assert_string_equal(a.pre, b.pre);
         assert_same_arrays(&a, &b, true, files[f]);
+        /* What the post-processor adds comes back; nothing is added that was not, except
+           BERT's [CLS] $A [SEP], which a bare vocab.txt implies without saying. */
+        if (a.add_bos >= 0)
+            assert_int_equal(b.add_bos, a.add_bos);
+        if (a.add_eos >= 0 || strcmp(a.model, "bert") != 0)
+            assert_int_equal(b.add_eos, a.add_eos);
+        assert_int_equal(b.special[TV_SPECIAL_UNK], a.special[TV_SPECIAL_UNK]);
+        for (int s = 0; s < TV_SPECIAL_COUNT; s++)
+            if (a.special[s] >= 0 && b.special[s] >= 0 && a.special[s] != b.special[s])
+                fail_msg("%s: %s id %lld came back as %lld", files[f], tv_special_name(s),
+                         (long long)a.special[s], (long long)b.special[s]);
         if (!strcmp(a.model, "t5"))
             for (size_t i = 0; i < a.n_tokens; i++)
                 assert_true(a.scores[i] == b.scores[i]);

@@ -43,6 +43,9 @@
 #define METASPACE "\xe2\x96\x81" /* U+2581, SentencePiece's space */
 #define METASPACE_LEN 3
 #define ADDED_TOKEN_SCORE -1000.0f /* llama.cpp's score for added and filler tokens */
+/* Pieces longer than this get no derived merges: trying every split of every piece costs
+   the square of its length, and SentencePiece's own pieces are 16 characters by default. */
+#define MAX_MERGED_PIECE 512
 
 /* ---- known pre-tokenizers ------------------------------------------------------------- */
 
@@ -1383,7 +1386,7 @@ static int spm_merges(struct builder *b, cJSON *model)
             tv_strmap_put(&index, b->text[id], b->len[id], id, NULL) < 0)
             goto nomem;
     for (size_t id = 0; id < g->n_tokens; id++) {
-        if (g->types[id] != TV_TOKEN_NORMAL)
+        if (g->types[id] != TV_TOKEN_NORMAL || b->len[id] > MAX_MERGED_PIECE)
             continue;
         const char *s = b->text[id];
         size_t len = b->len[id];

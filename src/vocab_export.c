@@ -269,7 +269,7 @@ static char *replace_all(struct tv_arena *a, const char *s, size_t len, const ch
     return out;
 }
 
-/* prefix + s[skip..] in the arena. */
+/* prefix + s in the arena (NUL-terminated). */
 static char *concat(struct tv_arena *a, const char *prefix, const char *s, size_t len,
                     size_t *out_len)
 {
@@ -719,7 +719,8 @@ static int fill_merges(struct view *w)
             for (size_t i = 0; i < mg->right_len; i++)
                 right_spaces += mg->right[i] == ' ';
         }
-        size_t n = (size_t)mg->left_len + mg->right_len + 1 + 1 * (left_spaces + right_spaces);
+        /* each space becomes the two bytes of U+0120 */
+        size_t n = (size_t)mg->left_len + mg->right_len + 1 + left_spaces + right_spaces;
         char *s = tv_arena_alloc(&g->arena, n + 1), *o = s;
         if (!s)
             return view_nomem(w);

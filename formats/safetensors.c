@@ -628,15 +628,12 @@ out:
 }
 
 /* Reads one shard named by the index, checking it against weight_map. */
-static int read_shard(tv_model *m, const char *dir, const struct shard_check *check,
+static int read_shard(tv_model *m, tv_dir *dir, const struct shard_check *check,
                       tv_error *err)
 {
     const char *shard = check->shards[check->shard];
-    char *path = tv_path_join(dir, shard);
-    if (!path)
-        return tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", check->index_file);
     int rc = -1;
-    tv_blob *blob = tv_blob_map_file(path, path, err);
+    tv_blob *blob = tv_dir_open(dir, shard, err);
     if (!blob) {
         tv_error_prefix(err, "%s: shard '%.200s'", check->index_file, shard);
         goto out;
@@ -647,11 +644,10 @@ static int read_shard(tv_model *m, const char *dir, const struct shard_check *ch
     rc = 0;
 out:
     tv_blob_unref(blob);
-    tv_free(path);
     return rc;
 }
 
-int tv_safetensors_read_index(tv_model *m, tv_blob *index_blob, const char *dir,
+int tv_safetensors_read_index(tv_model *m, tv_blob *index_blob, tv_dir *dir,
                               tv_error *err)
 {
     int rc = -1;
@@ -745,8 +741,12 @@ static int read_index(tv_model *m, tv_blob *blob, tv_error *err)
                       : tv_strdup(".");
     if (!dir)
         return tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", blob->name);
-    int rc = tv_safetensors_read_index(m, blob, dir, err);
+    tv_dir *source = tv_dir_new_path(dir, err);
     tv_free(dir);
+    if (!source)
+        return -1;
+    int rc = tv_safetensors_read_index(m, blob, source, err);
+    tv_dir_free(source);
     return rc;
 }
 

@@ -11,11 +11,17 @@
  *      else every *.safetensors file, else a single *.gguf
  *
  * A folder with none of these is an error that lists what was looked for.
+ *
+ * The layout talks to a directory source (tv_dir) only, so the same code reads a
+ * folder on disk, a snapshot of the Hugging Face cache (symlinks into blobs/ are
+ * followed) and a folder inside an archive (src/archive.c). The source for a folder
+ * on disk is at the end of this file.
  */
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive.h"
 #include "internal.h"
 
 static int has_suffix(const char *s, const char *suffix)
@@ -29,81 +35,126 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Reads dir/name with a format chosen by name (the folder layout says what it is).
-   Returns 1 when read, 0 when the file does not exist, -1 on error. */
-static int read_named(tv_model *m, const char *dir, const char *name, const char *format,
-                      tv_error *err)
+/* ---- directory sources: the common calls ----------------------------------------- */
+
+bool tv_dir_has(tv_dir *d, const char *name)
 {
-    int rc = -1;
-    char *path = tv_path_join(dir, name);
-    if (!path)
-        return tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", dir);
-    if (tv_path_kind(path) != 0) {
-        rc = 0;
-        goto out;
-    }
-    const struct tv_format *fmt = tv_format_by_name(format);
-    if (!fmt || !fmt->read) {
-        tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: this build of tokvec cannot read %s files", path,
-                     format);
-        goto out;
-    }
-    tv_blob *blob = tv_blob_map_file(path, path, err);
-    if (!blob)
-        goto out;
-    if (tv_model_add_blob(m, blob, err) == 0 && tv_model_add_file(m, name, err) == 0 &&
-        fmt->read(m, blob, err) == 0)
-        rc = 1;
-    tv_blob_unref(blob);
-out:
-    tv_free(path);
-    return rc;
+    return d->ops->has(d, name);
 }
 
-/* Lists the regular files in dir whose names end with suffix, sorted. */
-static int list_suffix(const char *dir, const char *suffix, char ***names, size_t *count,
-                       tv_error *err)
+int tv_dir_list(tv_dir *d, const char *suffix, char ***names, size_t *count, tv_error *err)
 {
     *names = NULL;
     *count = 0;
-    size_t cap = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return tv_error_set(err, TV_ERR_IO, "%s: cannot list the folder", dir);
-    struct dirent *e;
-    int rc = 0;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || !has_suffix(e->d_name, suffix))
-            continue;
-        char *full = tv_path_join(dir, e->d_name);
-        int kind = full ? tv_path_kind(full) : -1;
-        tv_free(full);
-        if (kind != 0)
-            continue;
-        char *copy = tv_strdup(e->d_name);
-        if (!copy || tv_grow((void **)names, &cap, *count + 1, sizeof **names, err) < 0) {
-            tv_free(copy);
-            rc = tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory listing the folder", dir);
-            break;
-        }
-        (*names)[(*count)++] = copy;
-    }
-    closedir(d);
+    if (d->ops->list(d, suffix, names, count, err) < 0)
+        return -1;
     if (*count > 1)
         qsort(*names, *count, sizeof **names, cmp_str);
-    return rc;
+    return 0;
 }
 
-static void free_list(char **names, size_t count)
+void tv_dir_list_free(char **names, size_t count)
 {
     for (size_t i = 0; i < count; i++)
         tv_free(names[i]);
     tv_free(names);
 }
 
-static int read_weights(tv_model *m, const char *dir, tv_error *err)
+tv_blob *tv_dir_open(tv_dir *d, const char *name, tv_error *err)
 {
-    int rc = read_named(m, dir, "model.safetensors.index.json", "safetensors-index", err);
+    return d->ops->open(d, name, err);
+}
+
+const char *tv_dir_name(const tv_dir *d)
+{
+    return d->name;
+}
+
+void tv_dir_free(tv_dir *d)
+{
+    if (!d)
+        return;
+    d->ops->release(d);
+    tv_free(d->name);
+    tv_free(d);
+}
+
+/* ---- the layout ---------------------------------------------------------------------- */
+
+/* The files and suffixes that make a folder a model folder (the error message of
+   tv_model_read_dir lists the same). */
+static const char *const layout_files[] = {
+    "config.json", "tokenizer.json", "vocab.json", "vocab.txt", "tokenizer.model",
+    "model.safetensors", "model.safetensors.index.json",
+};
+static const char *const layout_suffixes[] = {".safetensors", ".gguf"};
+
+int tv_dir_has_model_files(tv_dir *d, tv_error *err)
+{
+    for (size_t i = 0; i < TV_ARRAY_SIZE(layout_files); i++)
+        if (tv_dir_has(d, layout_files[i]))
+            return 1;
+    for (size_t i = 0; i < TV_ARRAY_SIZE(layout_suffixes); i++) {
+        char **names = NULL;
+        size_t count = 0;
+        if (tv_dir_list(d, layout_suffixes[i], &names, &count, err) < 0)
+            return -1;
+        tv_dir_list_free(names, count);
+        if (count)
+            return 1;
+    }
+    return 0;
+}
+
+/* Opens dir/name and records it in m. Returns 1 with *blob (the caller unrefs it),
+   0 when the folder has no such file, -1 on error. */
+static int open_named(tv_model *m, tv_dir *dir, const char *name, tv_blob **blob,
+                      tv_error *err)
+{
+    *blob = NULL;
+    if (!tv_dir_has(dir, name))
+        return 0;
+    *blob = tv_dir_open(dir, name, err);
+    if (!*blob)
+        return -1;
+    if (tv_model_add_blob(m, *blob, err) < 0 || tv_model_add_file(m, name, err) < 0)
+        return -1;
+    return 1;
+}
+
+/* Reads dir/name with a format chosen by name (the folder layout says what it is).
+   Returns 1 when read, 0 when the file does not exist, -1 on error. */
+static int read_named(tv_model *m, tv_dir *dir, const char *name, const char *format,
+                      tv_error *err)
+{
+    if (!tv_dir_has(dir, name))
+        return 0;
+    const struct tv_format *fmt = tv_format_by_name(format);
+    if (!fmt || !fmt->read)
+        return tv_error_set(err, TV_ERR_UNSUPPORTED, "%s/%s: this build of tokvec cannot read "
+                            "%s files", tv_dir_name(dir), name, format);
+    tv_blob *blob;
+    int rc = open_named(m, dir, name, &blob, err);
+    if (rc == 1 && fmt->read(m, blob, err) < 0)
+        rc = -1;
+    tv_blob_unref(blob);
+    return rc;
+}
+
+/* The index's shards are siblings in the same source, so they are opened through it. */
+static int read_index(tv_model *m, tv_dir *dir, const char *name, tv_error *err)
+{
+    tv_blob *blob;
+    int rc = open_named(m, dir, name, &blob, err);
+    if (rc == 1 && tv_safetensors_read_index(m, blob, dir, err) < 0)
+        rc = -1;
+    tv_blob_unref(blob);
+    return rc;
+}
+
+static int read_weights(tv_model *m, tv_dir *dir, tv_error *err)
+{
+    int rc = read_index(m, dir, "model.safetensors.index.json", err);
     if (rc != 0)
         return rc;
     rc = read_named(m, dir, "model.safetensors", "safetensors", err);
@@ -111,27 +162,27 @@ static int read_weights(tv_model *m, const char *dir, tv_error *err)
         return rc;
     char **names = NULL;
     size_t count = 0;
-    if (list_suffix(dir, ".safetensors", &names, &count, err) < 0)
+    if (tv_dir_list(dir, ".safetensors", &names, &count, err) < 0)
         return -1;
     for (size_t i = 0; i < count && rc >= 0; i++)
         rc = read_named(m, dir, names[i], "safetensors", err);
-    free_list(names, count);
+    tv_dir_list_free(names, count);
     if (rc < 0 || count)
         return rc < 0 ? -1 : 1;
-    if (list_suffix(dir, ".gguf", &names, &count, err) < 0)
+    if (tv_dir_list(dir, ".gguf", &names, &count, err) < 0)
         return -1;
     if (count > 1) {
         rc = tv_error_set(err, TV_ERR_USAGE,
-                          "%s: %zu GGUF files (%s, %s%s): name the one to open", dir, count,
-                          names[0], names[1], count > 2 ? ", ..." : "");
+                          "%s: %zu GGUF files (%s, %s%s): name the one to open",
+                          tv_dir_name(dir), count, names[0], names[1], count > 2 ? ", ..." : "");
     } else if (count == 1) {
         rc = read_named(m, dir, names[0], "gguf", err);
     }
-    free_list(names, count);
+    tv_dir_list_free(names, count);
     return rc;
 }
 
-int tv_model_read_folder(tv_model *m, const char *dir, tv_error *err)
+int tv_model_read_dir(tv_model *m, tv_dir *dir, tv_error *err)
 {
     int found = 0, rc;
     m->kind = "Hugging Face folder";
@@ -162,6 +213,99 @@ int tv_model_read_folder(tv_model *m, const char *dir, tv_error *err)
         return tv_error_set(err, TV_ERR_NOTFOUND,
                             "%s: no model files here (looked for config.json, tokenizer.json, "
                             "vocab.json, vocab.txt, tokenizer.model, model.safetensors[.index.json], "
-                            "*.safetensors, *.gguf)", dir);
+                            "*.safetensors, *.gguf)", tv_dir_name(dir));
     return 0;
+}
+
+int tv_model_read_folder(tv_model *m, const char *path, tv_error *err)
+{
+    tv_dir *dir = tv_dir_new_path(path, err);
+    if (!dir)
+        return -1;
+    int rc = tv_model_read_dir(m, dir, err);
+    tv_dir_free(dir);
+    return rc;
+}
+
+/* ---- the source for a folder on disk ----------------------------------------------- */
+
+struct path_dir {
+    struct tv_dir base;
+    char *path;
+};
+
+static bool path_has(tv_dir *d, const char *name)
+{
+    char *full = tv_path_join(((struct path_dir *)d)->path, name);
+    bool has = full && tv_path_kind(full) == 0; /* stat follows symlinks */
+    tv_free(full);
+    return has;
+}
+
+static int path_list(tv_dir *d, const char *suffix, char ***names, size_t *count,
+                     tv_error *err)
+{
+    const char *dir = ((struct path_dir *)d)->path;
+    size_t cap = 0;
+    DIR *dh = opendir(dir);
+    if (!dh)
+        return tv_error_set(err, TV_ERR_IO, "%s: cannot list the folder", dir);
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(dh))) {
+        if (e->d_name[0] == '.' || !has_suffix(e->d_name, suffix))
+            continue;
+        char *full = tv_path_join(dir, e->d_name);
+        int kind = full ? tv_path_kind(full) : -1;
+        tv_free(full);
+        if (kind != 0)
+            continue;
+        char *copy = tv_strdup(e->d_name);
+        if (!copy || tv_grow((void **)names, &cap, *count + 1, sizeof **names, err) < 0) {
+            tv_free(copy);
+            rc = tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory listing the folder", dir);
+            break;
+        }
+        (*names)[(*count)++] = copy;
+    }
+    closedir(dh);
+    return rc;
+}
+
+static tv_blob *path_open(tv_dir *d, const char *name, tv_error *err)
+{
+    char *full = tv_path_join(((struct path_dir *)d)->path, name);
+    if (!full) {
+        tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", d->name);
+        return NULL;
+    }
+    tv_blob *blob = tv_blob_map_file(full, full, err);
+    tv_free(full);
+    return blob;
+}
+
+static void path_release(tv_dir *d)
+{
+    tv_free(((struct path_dir *)d)->path);
+}
+
+static const struct tv_dir_ops path_ops = {
+    .has = path_has,
+    .list = path_list,
+    .open = path_open,
+    .release = path_release,
+};
+
+tv_dir *tv_dir_new_path(const char *path, tv_error *err)
+{
+    struct path_dir *d = tv_calloc(1, sizeof *d);
+    if (!d || !(d->path = tv_strdup(path)) || !(d->base.name = tv_strdup(path))) {
+        if (d)
+            tv_free(d->path);
+        tv_free(d);
+        tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    d->base.ops = &path_ops;
+    return &d->base;
 }

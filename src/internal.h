@@ -141,6 +141,30 @@ const char *tv_out_path(const tv_out *out);
 int tv_out_commit(tv_out *out, tv_error *err); /* frees out */
 void tv_out_abort(tv_out *out);                /* frees out; NULL is fine */
 
+/* ---- directory sources (src/folder.c, src/archive.c) ------------------------
+ *
+ * The files of one folder wherever it lives: on disk, or inside an archive. The
+ * folder layout (src/folder.c) and a safetensors index's shards are read through
+ * it, so they work the same in both. Names are relative to the folder.
+ */
+typedef struct tv_dir tv_dir;
+/* A folder on disk (symlinks are followed, as the Hugging Face cache needs). */
+tv_dir *tv_dir_new_path(const char *path, tv_error *err);
+/* Whether the folder has a file called name. In an archive also true for a member
+   that will be refused when opened (a link, a name that leaves the archive), so that
+   the refusal is reported instead of the file being skipped. */
+bool tv_dir_has(tv_dir *d, const char *name);
+/* The files directly in the folder whose names end with suffix, sorted. Returns 0,
+   or -1 with err; free the list with tv_dir_list_free. */
+int tv_dir_list(tv_dir *d, const char *suffix, char ***names, size_t *count, tv_error *err);
+void tv_dir_list_free(char **names, size_t count);
+/* Opens a file of the folder as a new blob named for messages (its path, or
+   archive:member). NULL with err. */
+tv_blob *tv_dir_open(tv_dir *d, const char *name, tv_error *err);
+/* The folder's name for messages (a path, or archive:folder). */
+const char *tv_dir_name(const tv_dir *d);
+void tv_dir_free(tv_dir *d); /* NULL is fine */
+
 /* ---- bounds-checked little-endian cursor (src/cursor.h) --------------------- */
 #include "cursor.h"
 
@@ -385,12 +409,16 @@ const struct tv_format *tv_format_by_name(const char *name);
 
 /* Reads one file (any format) into m, detecting the format. */
 int tv_model_read_file(tv_model *m, const char *path, const char *display_name, tv_error *err);
-/* Reads a Hugging Face folder into m (src/folder.c). */
+/* Reads a Hugging Face folder into m (src/folder.c): on disk, or any directory source. */
 int tv_model_read_folder(tv_model *m, const char *dir, tv_error *err);
+int tv_model_read_dir(tv_model *m, tv_dir *dir, tv_error *err);
+/* Whether d holds any file the folder layout reads (config.json, *.safetensors, ...):
+   1 yes, 0 no, -1 with err when d cannot be listed. */
+int tv_dir_has_model_files(tv_dir *d, tv_error *err);
 
 /* Shared by the safetensors index reader and the folder loader: reads the shards
    listed in an index file next to it. */
-int tv_safetensors_read_index(tv_model *m, tv_blob *index_blob, const char *dir,
+int tv_safetensors_read_index(tv_model *m, tv_blob *index_blob, tv_dir *dir,
                               tv_error *err);
 
 /*

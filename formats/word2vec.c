@@ -235,54 +235,74 @@ static bool parse_header(const uint8_t *buf, size_t len, uint64_t *rows, uint64_
     return true;
 }
 
-/* Whether the bytes are valid UTF-8 (no overlong forms, no surrogates, <= U+10FFFF).
-   On failure *bad is the offset of the first byte that does not fit. */
+/*
+ * The length (1 to 4) of the valid UTF-8 character at s (n bytes available): no
+ * overlong forms, no surrogates, nothing past U+10FFFF. 0 when it is not one, with
+ * *bad the offset (from s) of the byte that breaks it.
+ */
+static size_t utf8_char(const uint8_t *s, size_t n, size_t *bad)
+{
+    uint8_t c = s[0];
+    size_t need;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        need = 1, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        need = 2, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        need = 3, cp = c & 0x07;
+    else {
+        *bad = 0;
+        return 0;
+    }
+    for (size_t k = 1; k <= need; k++) {
+        if (k >= n || (s[k] & 0xc0) != 0x80) {
+            *bad = k;
+            return 0;
+        }
+        cp = cp << 6 | (s[k] & 0x3f);
+    }
+    if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (need == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
+        *bad = 0;
+        return 0;
+    }
+    return need + 1;
+}
+
+/* Whether the bytes are valid UTF-8; on failure *bad is the offset of the first byte
+   that does not fit (n when the bytes end inside a character). */
 static bool utf8_valid(const uint8_t *s, size_t n, size_t *bad)
 {
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t need;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            need = 1, cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2, cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3, cp = c & 0x07;
-        } else {
-            *bad = i;
+    for (size_t i = 0; i < n;) {
+        size_t step = utf8_char(s + i, n - i, bad);
+        if (!step) {
+            *bad += i;
             return false;
         }
-        for (size_t k = 1; k <= need; k++) {
-            if (i + k >= n || (s[i + k] & 0xc0) != 0x80) {
-                *bad = i + k;
-                return false;
-            }
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (need == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
-            *bad = i;
-            return false;
-        }
-        i += need + 1;
+        i += step;
     }
     return true;
 }
 
-/* A word for a message: at most 40 bytes, control bytes and quotes escaped. */
+/* A word for a message: at most 40 bytes; valid UTF-8 kept, control bytes, quotes and
+   bytes that are not UTF-8 escaped as \xNN, so that the message is valid UTF-8. */
 static void show_word(char *out, size_t cap, const uint8_t *p, size_t len)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < len && i < 40 && k + 5 < cap; i++) {
-        if (p[i] >= 0x20 && p[i] != 0x7f && p[i] != '\'')
-            out[k++] = (char)p[i];
-        else
-            k += (size_t)snprintf(out + k, cap - k, "\\x%02x", p[i]);
+    size_t k = 0, bad;
+    for (size_t i = 0; i < len && i < 40 && k + 5 < cap;) {
+        size_t step = p[i] >= 0x80 ? utf8_char(p + i, len - i, &bad) : 1;
+        if (step > 1 && k + step + 1 < cap) {
+            memcpy(out + k, p + i, step);
+            k += step;
+            i += step;
+        } else if (step == 1 && p[i] >= 0x20 && p[i] != 0x7f && p[i] != '\'') {
+            out[k++] = (char)p[i++];
+        } else {
+            k += (size_t)snprintf(out + k, cap - k, "\\x%02x", p[i++]);
+        }
     }
     if (len > 40 && k + 4 < cap)
         memcpy(out + k, "...", 3), k += 3;

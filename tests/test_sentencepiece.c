@@ -395,6 +395,25 @@ static void spm_records_what_sentencepiece_would_refuse_as_findings(void **state
     tv_model_free(m);
 }
 
+static void spm_messages_escape_bytes_that_are_not_utf8(void **state)
+{
+    (void)state;
+    struct pbuf b = {0};
+    piece(&b, "<unk>", 0, 2);
+    piece(&b, "\xff\xfe" "a", 0, 1);
+    piece(&b, "\xff\xfe" "a", 0, 1);
+    piece(&b, "\xe2\x96\x81\xe2\x96\x81", 0, 1);
+    piece(&b, "\xe2\x96\x81\xe2\x96\x81", 0, 1);
+    tv_error err = {0};
+    tv_model *m = read_buf(&b, &err);
+    assert_non_null(m);
+    assert_int_equal(count_findings(m, "vocab.duplicate_id"), 2);
+    assert_non_null(strstr(m->findings[0].message, "piece 2 '\\xff\\xfea' repeats piece 1"));
+    assert_non_null(strstr(m->findings[1].message,
+                           "piece 4 '\xe2\x96\x81\xe2\x96\x81' repeats piece 3"));
+    tv_model_free(m);
+}
+
 static void spm_caps_repeated_findings_with_a_summary(void **state)
 {
     (void)state;
@@ -772,6 +791,7 @@ int main(void)
         cmocka_unit_test(spm_reads_pieces_types_specials_and_specs),
         cmocka_unit_test(spm_skips_unknown_fields_in_every_message),
         cmocka_unit_test(spm_records_what_sentencepiece_would_refuse_as_findings),
+        cmocka_unit_test(spm_messages_escape_bytes_that_are_not_utf8),
         cmocka_unit_test(spm_caps_repeated_findings_with_a_summary),
         cmocka_unit_test(spm_refuses_unknown_model_type_wrong_wire_types_and_no_pieces),
         cmocka_unit_test(spm_probe_wants_a_decodable_first_piece),

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "convert.h"
 #include "testutil.h"
 
 static size_t count_findings(const tv_model *m, const char *check)
@@ -202,7 +203,10 @@ static void wordvec_keeps_truncated_utf8_words_byte_for_byte(void **state)
     assert_memory_equal(t->text + 15, "\xe3\x83", 2);
     assert_non_null(strstr(finding_message(m, "structure.utf8"),
                            "line 2: word '\xe3\x81\x82\xe3\x82\x8a\xe3\x81\x8c\xe3\x81\xa8\xe3"
-                           "\x81\x86\xe3\x83' is not valid UTF-8 (byte 17 of 17); kept as is"));
+                           "\x81\x86\\xe3\\x83' is not valid UTF-8 (byte 17 of 17); kept as is"));
+    /* messages stay valid UTF-8: the broken bytes are escaped */
+    for (size_t i = 0; i < m->n_findings; i++)
+        assert_true(tv_utf8_valid(m->findings[i].message, strlen(m->findings[i].message)));
     assert_true(value_at(m, 1, 2) == 0.3f);
     tv_model_free(m);
 }

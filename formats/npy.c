@@ -90,6 +90,10 @@ static int parse_string(struct dict_parser *d, const uint8_t **s, size_t *n)
     while (d->pos < d->len && d->p[d->pos] != quote) {
         if (d->p[d->pos] == '\\' || d->p[d->pos] == '\n')
             return syntax_error(d, "the end of the string (escapes are not read)");
+        /* keys and dtypes are ASCII; anything else is no header numpy writes for an
+           array tokvec reads (and would not be safe to quote in a message) */
+        if (d->p[d->pos] < 0x20 || d->p[d->pos] >= 0x7f)
+            return syntax_error(d, "printable ASCII in the string");
         d->pos++;
     }
     if (d->pos >= d->len)

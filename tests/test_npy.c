@@ -252,6 +252,8 @@ static void npy_hostile_headers_each_give_an_error_naming_the_numbers(void **sta
         {"{'descr': '<f4', 'fortran_order': False, 'shape': [6]}", "'(' starting the shape"},
         {"{'descr': '<\\f4', 'fortran_order': False, 'shape': (6,)}", "escapes are not read"},
         {"", "expected '{'"},
+        {"{'descr': '<f\xc3\xa9', 'fortran_order': False, 'shape': (6,)}",
+         "expected printable ASCII in the string at byte 13, found '?" "?'"},
         {"{'descr': '<f4' 'fortran_order': False}", "',' or '}'"},
     };
     uint8_t buf[1024], data[24] = {0};

@@ -678,9 +678,11 @@ int tv_write_plan_tensor(struct tv_write_plan *p, size_t i, tv_out *out, tv_erro
     }
     p->tensors_done++;
     p->bytes_done += pt->n_bytes;
-    if (p->opt->progress)
+    if (p->opt->progress &&
         p->opt->progress(p->opt->progress_ctx, p->tensors_done, p->n_tensors, p->bytes_done,
-                         p->total_bytes);
+                         p->total_bytes) != 0)
+        return tv_error_set(err, TV_ERR_IO, "%s: interrupted after %zu of %zu tensors; nothing "
+                            "was written", p->out_name, p->tensors_done, p->n_tensors);
     return 0;
 }
 

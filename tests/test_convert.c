@@ -1094,6 +1094,50 @@ static void a_full_file_size_limit_leaves_nothing_and_keeps_the_old_output(void 
     tv_free(dir);
 }
 
+static int stop_after_three(void *ctx, size_t done, size_t total, uint64_t bytes,
+                            uint64_t bytes_total)
+{
+    (void)total, (void)bytes, (void)bytes_total;
+    *(size_t *)ctx = done;
+    return done >= 3;
+}
+
+/* The progress callback can stop a write (the CLI does on SIGINT): nothing is left and
+   an existing output is untouched. */
+static void an_interrupted_write_leaves_nothing_and_keeps_the_old_output(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir();
+    tv_model *a = open_or_fail(real_fixture("gguf/weights/stories260K.gguf"));
+    static const char *const names[] = {"out.gguf", "out.safetensors", "folder"};
+    size_t calls = 0;
+    struct tv_write_options opt;
+    tv_write_options_init(&opt);
+    opt.progress = stop_after_three;
+    opt.progress_ctx = &calls;
+    for (int existing = 0; existing < 2; existing++) {
+        for (size_t i = 0; i < TV_ARRAY_SIZE(names); i++) {
+            char *out = join(dir, names[i]);
+            if (existing)
+                write_text(out, "old");
+            opt.force = existing;
+            tv_error err = {0};
+            assert_int_equal(tv_model_write(a, out, &opt, &err), -1);
+            assert_contains(err.message, "interrupted after 3 of 48 tensors");
+            assert_int_equal(calls, 3);
+            if (existing)
+                assert_file_text(out, "old");
+            else
+                assert_int_equal(tv_path_kind(out), -1);
+            tv_free(out);
+        }
+        assert_int_equal(count_entries(dir, NULL), existing ? 3 : 0);
+    }
+    tv_model_free(a);
+    remove_tree(dir);
+    tv_free(dir);
+}
+
 /* ---- the command ------------------------------------------------------------------------------- */
 
 static void convert_command_exit_codes_and_messages(void **state)
@@ -1186,6 +1230,7 @@ int main(void)
         cmocka_unit_test(existing_output_is_refused_without_force_and_replaced_with_it),
         cmocka_unit_test(write_into_a_missing_or_unwritable_folder_fails_cleanly),
         cmocka_unit_test(a_full_file_size_limit_leaves_nothing_and_keeps_the_old_output),
+        cmocka_unit_test(an_interrupted_write_leaves_nothing_and_keeps_the_old_output),
         cmocka_unit_test(convert_command_exit_codes_and_messages),
         cmocka_unit_test(convert_reads_several_sources_into_one_model),
     };

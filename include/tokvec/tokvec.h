@@ -300,9 +300,10 @@ struct tv_write_options {
     int only_embedding;        /* write the vocabulary and the token embedding only */
     uint64_t max_shard_size;   /* folder output: bytes per safetensors shard; 0: one file */
     int force;                 /* replace an existing output */
-    /* Called after each tensor (may be NULL); the library itself never prints. */
-    void (*progress)(void *ctx, size_t tensors_done, size_t n_tensors, uint64_t bytes_done,
-                     uint64_t bytes_total);
+    /* Called after each tensor (may be NULL); the library itself never prints. A
+       non-zero return stops the write: it fails ("interrupted") and leaves nothing. */
+    int (*progress)(void *ctx, size_t tensors_done, size_t n_tensors, uint64_t bytes_done,
+                    uint64_t bytes_total);
     void *progress_ctx;
 };
 

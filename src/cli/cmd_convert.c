@@ -2,8 +2,10 @@
  * tokvec convert SRC... OUT: read one model (a file, a folder, or several files that
  * belong together) and write it as GGUF, safetensors, a Hugging Face folder or a
  * tokenizer.json. The work is tv_model_write's; this file parses the options, shows
- * progress on stderr when stderr is a terminal, and prints one line about the result.
+ * progress on stderr when stderr is a terminal, turns SIGINT/SIGTERM/SIGHUP into a clean
+ * stop (nothing left behind), and prints one line about the result.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,8 +96,19 @@ static int parse_dtype(const char *s, int *out)
 
 struct progress {
     struct timespec start;
+    bool show;    /* stderr is a terminal */
     bool shown;
 };
+
+/* Set by SIGINT, SIGTERM and SIGHUP: the write stops after the tensor in hand and
+   removes what it wrote. A second signal ends the process at once. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    interrupted = 1;
+    signal(sig, SIG_DFL);
+}
 
 static double seconds_since(const struct timespec *start)
 {
@@ -104,20 +117,23 @@ static double seconds_since(const struct timespec *start)
     return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
-static void show_progress(void *ctx, size_t done, size_t total, uint64_t bytes,
-                          uint64_t bytes_total)
+static int on_progress(void *ctx, size_t done, size_t total, uint64_t bytes,
+                       uint64_t bytes_total)
 {
     struct progress *pr = ctx;
-    double secs = seconds_since(&pr->start);
-    char a[32], b[32], rate[32];
-    cli_human_bytes(bytes, a);
-    cli_human_bytes(bytes_total, b);
-    cli_human_bytes(secs > 0 ? (uint64_t)((double)bytes / secs) : 0, rate);
-    fprintf(stderr, "\rtokvec: tensor %zu/%zu, %s of %s, %s/s   ", done, total, a, b, rate);
-    if (done == total)
-        fputc('\n', stderr);
-    fflush(stderr);
-    pr->shown = true;
+    if (pr->show && !interrupted) {
+        double secs = seconds_since(&pr->start);
+        char a[32], b[32], rate[32];
+        cli_human_bytes(bytes, a);
+        cli_human_bytes(bytes_total, b);
+        cli_human_bytes(secs > 0 ? (uint64_t)((double)bytes / secs) : 0, rate);
+        fprintf(stderr, "\rtokvec: tensor %zu/%zu, %s of %s, %s/s   ", done, total, a, b, rate);
+        if (done == total)
+            fputc('\n', stderr);
+        fflush(stderr);
+        pr->shown = done != total;
+    }
+    return interrupted != 0;
 }
 
 /* ---- the command ----------------------------------------------------------------------- */
@@ -189,12 +205,15 @@ int cmd_convert(int argc, char **argv)
         cli_error("%s", err.message[0] ? err.message : tv_status_name(err.code));
         return CLI_FAIL;
     }
-    struct progress pr = {.shown = false};
+    struct progress pr = {.show = isatty(STDERR_FILENO) != 0};
     clock_gettime(CLOCK_MONOTONIC, &pr.start);
-    if (isatty(STDERR_FILENO)) {
-        wopt.progress = show_progress;
-        wopt.progress_ctx = &pr;
-    }
+    wopt.progress = on_progress;
+    wopt.progress_ctx = &pr;
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     int rc = CLI_OK;
     if (tv_model_write(m, out_path, &wopt, &err) < 0) {
         if (pr.shown)

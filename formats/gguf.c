@@ -926,8 +926,9 @@ out:
  *     written (llama.cpp's writers leave it out too).
  * The metadata: general.architecture, general.name, {arch}.embedding_length,
  * {arch}.vocab_size, general.file_type, general.quantization_version (when quantized),
- * the GGUF key/values of a GGUF source that are not rewritten, then the vocabulary's
- * tokenizer.ggml.* keys and tokenizer.huggingface.json.
+ * the vocabulary's tokenizer.ggml.* keys and tokenizer.huggingface.json
+ * (src/vocab_export.c), then the GGUF key/values of a GGUF source that were not
+ * written already.
  */
 
 #define GGUF_WRITE_VERSION 3

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "archive.h"
+#include "sources.h"
 #include "internal.h"
 
 static int has_suffix(const char *s, const char *suffix)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sources.h"
 #include "internal.h"
 
 const struct tv_format *const tv_formats[] = {
@@ -36,12 +37,19 @@ const struct tv_format *tv_format_by_name(const char *name)
 
 const struct tv_format *tv_format_detect(const tv_blob *blob, tv_error *err)
 {
+    int score;
+    return tv_format_detect_named(blob, blob->name, &score, err);
+}
+
+const struct tv_format *tv_format_detect_named(const tv_blob *blob, const char *name,
+                                               int *score_out, tv_error *err)
+{
     const struct tv_format *best = NULL;
     int best_score = 0;
     for (size_t i = 0; i < tv_format_count; i++) {
         if (!tv_formats[i]->probe || !tv_formats[i]->read)
             continue;
-        int score = tv_formats[i]->probe(blob->data, blob->len, blob->name);
+        int score = tv_formats[i]->probe(blob->data, blob->len, name);
         if (score > best_score) {
             best_score = score;
             best = tv_formats[i];
@@ -58,14 +66,13 @@ const struct tv_format *tv_format_detect(const tv_blob *blob, tv_error *err)
                      "%s: not a format tokvec reads (%zu bytes, starting with %s)", blob->name,
                      blob->len, n ? hex : "nothing");
     }
+    *score_out = best_score;
     return best;
 }
 
-static int read_blob(tv_model *m, tv_blob *blob, const char *relative, tv_error *err)
+int tv_model_read_blob(tv_model *m, tv_blob *blob, const char *relative,
+                       const struct tv_format *fmt, tv_error *err)
 {
-    const struct tv_format *fmt = tv_format_detect(blob, err);
-    if (!fmt)
-        return -1;
     if (tv_model_add_blob(m, blob, err) < 0 || tv_model_add_file(m, relative, err) < 0)
         return -1;
     if (strcmp(m->kind, "unknown") == 0)
@@ -73,13 +80,30 @@ static int read_blob(tv_model *m, tv_blob *blob, const char *relative, tv_error 
     return fmt->read(m, blob, err);
 }
 
+static int read_blob(tv_model *m, tv_blob *blob, const char *relative, tv_error *err)
+{
+    const struct tv_format *fmt = tv_format_detect(blob, err);
+    return fmt ? tv_model_read_blob(m, blob, relative, fmt, err) : -1;
+}
+
+/* A file on disk: a format, or a container (src/archive.c). A zip that a format
+   recognises outright (score >= 90) goes to that format, so that a reader of zip-based
+   files (PyTorch checkpoints) gets them before the archive layer does. */
 int tv_model_read_file(tv_model *m, const char *path, const char *display_name, tv_error *err)
 {
     tv_blob *blob = tv_blob_map_file(path, display_name ? display_name : path, err);
     if (!blob)
         return -1;
     const char *slash = strrchr(path, '/');
-    int rc = read_blob(m, blob, slash && slash[1] ? slash + 1 : path, err);
+    const char *relative = slash && slash[1] ? slash + 1 : path;
+    enum tv_container kind = tv_container_sniff(blob->data, blob->len);
+    int score = 0;
+    const struct tv_format *fmt = kind == TV_CONTAINER_ZIP
+                                      ? tv_format_detect_named(blob, blob->name, &score, NULL)
+                                      : NULL;
+    int rc = fmt && score >= 90           ? tv_model_read_blob(m, blob, relative, fmt, err)
+             : kind != TV_CONTAINER_NONE ? tv_model_read_container(m, blob, kind, relative, err)
+                                         : read_blob(m, blob, relative, err);
     tv_blob_unref(blob);
     return rc;
 }
@@ -111,16 +135,26 @@ static int model_finish(tv_model *m, tv_error *err)
     return tv_model_pick_embedding(m, err);
 }
 
+/* A path is a folder, a file, "archive:member", or else a model name looked up in the
+   Hugging Face cache (src/hub.c); --revision sends it to the cache directly. */
 static int read_path(tv_model *m, const char *path, tv_error *err)
 {
+    if (m->opt.revision)
+        return tv_model_read_hub(m, path, err);
     switch (tv_path_kind(path)) {
     case 1:
         return tv_model_read_folder(m, path, err);
     case 0:
         return tv_model_read_file(m, path, NULL, err);
     default:
-        return tv_error_set(err, TV_ERR_NOTFOUND, "%s: no such file or folder", path);
+        break;
     }
+    int rc = tv_model_read_member_path(m, path, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    if (tv_hub_name_valid(path))
+        return tv_model_read_hub(m, path, err);
+    return tv_error_set(err, TV_ERR_NOTFOUND, "%s: no such file or folder", path);
 }
 
 tv_model *tv_model_open(const char *path, const struct tv_open_options *opt, tv_error *err)

@@ -100,7 +100,7 @@ uint64_t tv_hash_bytes(const void *p, size_t len);
 
 /* ---- byte sources (src/io.c) ------------------------------------------------ */
 
-enum tv_blob_kind { TV_BLOB_MMAP, TV_BLOB_HEAP };
+enum tv_blob_kind { TV_BLOB_MMAP, TV_BLOB_HEAP, TV_BLOB_VIEW };
 
 /* A read-only byte range with a name for errors; tensors point into it. */
 typedef struct tv_blob {
@@ -108,7 +108,7 @@ typedef struct tv_blob {
     size_t len;
     char *name;          /* display name: a path, or archive:member */
     enum tv_blob_kind kind;
-    void *base;          /* what to munmap/free */
+    void *base;          /* what to munmap/free; for a view, the parent blob */
     size_t map_len;
     unsigned refs;
 } tv_blob;
@@ -119,6 +119,10 @@ tv_blob *tv_blob_map_file(const char *path, const char *display_name, tv_error *
 tv_blob *tv_blob_copy(const void *buf, size_t len, const char *name, tv_error *err);
 /* Takes ownership of a tv_malloc'ed buffer. On failure the buffer is freed. */
 tv_blob *tv_blob_adopt(void *buf, size_t len, const char *name, tv_error *err);
+/* A blob of len bytes at data inside parent (an archive member stored in place),
+   which it keeps alive. NULL with err when the range is not inside parent. */
+tv_blob *tv_blob_view(tv_blob *parent, const uint8_t *data, size_t len, const char *name,
+                      tv_error *err);
 tv_blob *tv_blob_ref(tv_blob *b);
 void tv_blob_unref(tv_blob *b);
 
@@ -134,6 +138,9 @@ char *tv_path_join(const char *dir, const char *name);
  */
 typedef struct tv_out tv_out;
 tv_out *tv_out_open(const char *path, bool force, tv_error *err);
+/* The same, but every byte written goes through gzip (deflate level 6, src/gzip.c);
+   tv_out_tell counts the bytes given, not the compressed ones. For `out.txt.gz`. */
+tv_out *tv_out_open_gzip(const char *path, bool force, tv_error *err);
 int tv_out_write(tv_out *out, const void *buf, size_t len, tv_error *err);
 uint64_t tv_out_tell(const tv_out *out);
 /* The target path given to tv_out_open (for messages). */
@@ -405,6 +412,13 @@ extern const size_t tv_format_count;
 
 /* The format that claims blob with the highest confidence, or NULL (err filled). */
 const struct tv_format *tv_format_detect(const tv_blob *blob, tv_error *err);
+/* The same, probing with name in place of blob->name (a hint for text formats: the name
+   of a .gz file without ".gz"); *score gets the winner's confidence. err may be NULL. */
+const struct tv_format *tv_format_detect_named(const tv_blob *blob, const char *name,
+                                               int *score, tv_error *err);
+/* Records blob in m (relative: its name in the file list) and reads it with fmt. */
+int tv_model_read_blob(tv_model *m, tv_blob *blob, const char *relative,
+                       const struct tv_format *fmt, tv_error *err);
 const struct tv_format *tv_format_by_name(const char *name);
 
 /* Reads one file (any format) into m, detecting the format. */

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sources.h"
 #include "internal.h"
 
 static tv_blob *blob_new(const char *name, tv_error *err)
@@ -115,6 +116,25 @@ tv_blob *tv_blob_copy(const void *buf, size_t len, const char *name, tv_error *e
     return tv_blob_adopt(copy, len, name, err);
 }
 
+tv_blob *tv_blob_view(tv_blob *parent, const uint8_t *data, size_t len, const char *name,
+                      tv_error *err)
+{
+    if (data < parent->data || (size_t)(data - parent->data) > parent->len ||
+        len > parent->len - (size_t)(data - parent->data)) {
+        tv_error_set(err, TV_ERR_USAGE, "%s: a view of %zu bytes lies outside %s", name, len,
+                     parent->name);
+        return NULL;
+    }
+    tv_blob *b = blob_new(name, err);
+    if (!b)
+        return NULL;
+    b->kind = TV_BLOB_VIEW;
+    b->base = tv_blob_ref(parent);
+    b->data = data;
+    b->len = len;
+    return b;
+}
+
 tv_blob *tv_blob_ref(tv_blob *b)
 {
     if (b)
@@ -130,6 +150,8 @@ void tv_blob_unref(tv_blob *b)
         munmap(b->base, b->map_len);
     else if (b->kind == TV_BLOB_HEAP)
         tv_free(b->base);
+    else if (b->kind == TV_BLOB_VIEW)
+        tv_blob_unref(b->base);
     tv_free(b->name);
     tv_free(b);
 }
@@ -166,7 +188,9 @@ struct tv_out {
     int fd;
     char *path;
     char *tmp;
-    uint64_t written;
+    uint64_t written;        /* bytes given to tv_out_write (before any compression) */
+    uint64_t file_bytes;     /* bytes in the file */
+    struct tv_deflater *gz;  /* tv_out_open_gzip: writes go through deflate */
 };
 
 tv_out *tv_out_open(const char *path, bool force, tv_error *err)
@@ -214,8 +238,9 @@ fail:
     return NULL;
 }
 
-int tv_out_write(tv_out *out, const void *buf, size_t len, tv_error *err)
+static int write_file(void *ctx, const void *buf, size_t len, tv_error *err)
 {
+    tv_out *out = ctx;
     const uint8_t *p = buf;
     while (len > 0) {
         ssize_t n = write(out->fd, p, len);
@@ -223,13 +248,32 @@ int tv_out_write(tv_out *out, const void *buf, size_t len, tv_error *err)
             if (errno == EINTR)
                 continue;
             return tv_error_set(err, TV_ERR_IO, "%s: write failed after %llu bytes: %s",
-                                out->path, (unsigned long long)out->written, strerror(errno));
+                                out->path, (unsigned long long)out->file_bytes,
+                                strerror(errno));
         }
         p += n;
         len -= (size_t)n;
-        out->written += (uint64_t)n;
+        out->file_bytes += (uint64_t)n;
     }
     return 0;
+}
+
+tv_out *tv_out_open_gzip(const char *path, bool force, tv_error *err)
+{
+    tv_out *out = tv_out_open(path, force, err);
+    if (out && !(out->gz = tv_deflater_new(6, write_file, out, path, err))) {
+        tv_out_abort(out);
+        out = NULL;
+    }
+    return out;
+}
+
+int tv_out_write(tv_out *out, const void *buf, size_t len, tv_error *err)
+{
+    int rc = out->gz ? tv_deflater_write(out->gz, buf, len, err) : write_file(out, buf, len, err);
+    if (rc == 0)
+        out->written += len;
+    return rc;
 }
 
 uint64_t tv_out_tell(const tv_out *out)
@@ -245,6 +289,8 @@ const char *tv_out_path(const tv_out *out)
 int tv_out_commit(tv_out *out, tv_error *err)
 {
     int rc = -1;
+    if (out->gz && tv_deflater_finish(out->gz, err) < 0)
+        goto out;
     if (fsync(out->fd) < 0) {
         tv_error_set(err, TV_ERR_IO, "%s: fsync failed: %s", out->path, strerror(errno));
         goto out;
@@ -272,6 +318,7 @@ void tv_out_abort(tv_out *out)
 {
     if (!out)
         return;
+    tv_deflater_free(out->gz);
     if (out->fd >= 0)
         close(out->fd);
     if (out->tmp)

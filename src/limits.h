@@ -32,4 +32,35 @@
 /* JSON nesting depth for the structural scanner used by probes. */
 #define TV_JSON_MAX_DEPTH 512
 
+/* Archives and compressed files (src/archive.c, src/gzip.c). A member is held in
+   memory once decompressed (a stored member of an uncompressed archive is used in
+   place), so these caps bound memory as much as time. */
+
+/* One archive member or one .gz file, decompressed: 32 GiB holds the largest
+   single-file checkpoints people publish (7B parameters in float32 are 28 GB).
+   Adjustable: tv_open_options.max_member_bytes, --max-member-bytes. */
+#define TV_UNPACK_MAX_MEMBER (32ULL << 30)
+
+/* Everything decompressed from one archive: the stream read while listing or
+   seeking to a member, and the members held in memory. Adjustable:
+   tv_open_options.max_unpacked_bytes, --max-unpacked-bytes. */
+#define TV_UNPACK_MAX_TOTAL (64ULL << 30)
+
+/* Decompressed bytes per byte of the file. Weights compress to 1.1-1.5:1 and
+   tokenizer JSON to about 5:1, while deflate reaches 1032:1 on zeros and zstd far
+   more: a bomb stops at 200 times its size. Applies only past TV_UNPACK_RATIO_FLOOR,
+   so small files (a JSON file gzipped 50:1) are never refused by it. Adjustable:
+   tv_open_options.max_expand_ratio, --max-expand-ratio. */
+#define TV_UNPACK_MAX_RATIO 200ULL
+#define TV_UNPACK_RATIO_FLOOR (64ULL << 20)
+
+/* Members in one archive: the index holds each name. A PyTorch zip has one member per
+   storage (thousands at most); a million is far past any model and bounds the index
+   of a hostile archive of empty entries to about 100 MB. */
+#define TV_ARCHIVE_MAX_MEMBERS 1000000
+
+/* A member name: longer names (pax headers allow any length) are refused. Linux's
+   PATH_MAX is 4096. */
+#define TV_ARCHIVE_MAX_NAME 4096
+
 #endif

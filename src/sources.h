@@ -1,5 +1,7 @@
 /*
- * Private to libtokvec: directory sources, archives (libarchive) and gzip (zlib).
+ * Private to libtokvec: directory sources, archives (libarchive), gzip (zlib) and the
+ * Hugging Face cache. (Not "archive.h": src/ is on the include path, and that name
+ * would hide libarchive's <archive.h>.)
  *
  *   tv_dir       the files of one folder, on disk (src/folder.c) or inside an archive
  *                (src/archive.c); the folder layout only ever talks to a tv_dir.
@@ -12,11 +14,11 @@
  * Every expansion is bounded by struct tv_unpack_limits (src/limits.h defaults,
  * tv_open_options overrides), so a small hostile file cannot make us allocate much.
  */
-#ifndef TOKVEC_ARCHIVE_H
-#define TOKVEC_ARCHIVE_H
+#ifndef TOKVEC_SOURCES_H
+#define TOKVEC_SOURCES_H
 
 #ifndef TOKVEC_INTERNAL
-#error "src/archive.h is private to libtokvec"
+#error "src/sources.h is private to libtokvec"
 #endif
 
 #include "internal.h"

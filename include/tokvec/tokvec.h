@@ -66,6 +66,13 @@ struct tv_open_options {
     const char *embedding;       /* name of the token-embedding tensor; NULL: detect */
     uint64_t max_header_bytes;   /* safetensors header cap; 0: the default (100,000,000) */
     uint64_t max_tensors;        /* tensor count cap; 0: the default (see limits.h) */
+    const char *revision;        /* Hugging Face cache: a ref under refs/ or a commit hash
+                                    under snapshots/; NULL: "main". When set, the path is
+                                    looked up in the cache only */
+    uint64_t max_member_bytes;   /* archives and .gz: one decompressed member; 0: 32 GiB */
+    uint64_t max_unpacked_bytes; /* everything decompressed from one archive; 0: 64 GiB */
+    uint64_t max_expand_ratio;   /* decompressed bytes per compressed byte (past 64 MiB);
+                                    0: 200 */
 };
 
 /*

@@ -91,6 +91,31 @@ int cli_open_option(struct tv_open_options *opt, int c, const char *arg)
         }
         opt->max_tensors = value;
         return 1;
+    case CLI_OPT_REVISION:
+        if (!*arg) {
+            cli_error("--revision needs a ref (main, a branch) or a commit hash");
+            return -1;
+        }
+        opt->revision = arg;
+        return 1;
+    case CLI_OPT_MAX_MEMBER_BYTES:
+    case CLI_OPT_MAX_UNPACKED_BYTES:
+    case CLI_OPT_MAX_EXPAND_RATIO:
+        if (cli_parse_u64(arg, &value) < 0 || value == 0) {
+            cli_error("--%s '%s': expected a positive %s",
+                      c == CLI_OPT_MAX_MEMBER_BYTES     ? "max-member-bytes"
+                      : c == CLI_OPT_MAX_UNPACKED_BYTES ? "max-unpacked-bytes"
+                                                        : "max-expand-ratio",
+                      arg, c == CLI_OPT_MAX_EXPAND_RATIO ? "ratio" : "number of bytes");
+            return -1;
+        }
+        if (c == CLI_OPT_MAX_MEMBER_BYTES)
+            opt->max_member_bytes = value;
+        else if (c == CLI_OPT_MAX_UNPACKED_BYTES)
+            opt->max_unpacked_bytes = value;
+        else
+            opt->max_expand_ratio = value;
+        return 1;
     default:
         return 0;
     }

@@ -43,6 +43,10 @@ enum {
     CLI_OPT_EMBEDDING = 0x100,
     CLI_OPT_MAX_HEADER_BYTES,
     CLI_OPT_MAX_TENSORS,
+    CLI_OPT_REVISION,
+    CLI_OPT_MAX_MEMBER_BYTES,
+    CLI_OPT_MAX_UNPACKED_BYTES,
+    CLI_OPT_MAX_EXPAND_RATIO,
     CLI_OPT_COMMAND = 0x200
 };
 
@@ -50,13 +54,21 @@ enum {
 #define CLI_OPEN_LONGOPTS                                                      \
     {"embedding", required_argument, NULL, CLI_OPT_EMBEDDING},                 \
     {"max-header-bytes", required_argument, NULL, CLI_OPT_MAX_HEADER_BYTES},   \
-    {"max-tensors", required_argument, NULL, CLI_OPT_MAX_TENSORS}
+    {"max-tensors", required_argument, NULL, CLI_OPT_MAX_TENSORS},             \
+    {"revision", required_argument, NULL, CLI_OPT_REVISION},                   \
+    {"max-member-bytes", required_argument, NULL, CLI_OPT_MAX_MEMBER_BYTES},   \
+    {"max-unpacked-bytes", required_argument, NULL, CLI_OPT_MAX_UNPACKED_BYTES}, \
+    {"max-expand-ratio", required_argument, NULL, CLI_OPT_MAX_EXPAND_RATIO}
 
 /* Their lines for a command's usage text. */
 #define CLI_OPEN_USAGE                                                                      \
     "      --embedding NAME        the token-embedding tensor (default: detected)\n"        \
     "      --max-header-bytes N    safetensors header cap (default 100000000)\n"            \
-    "      --max-tensors N         tensor count cap (default 16777216)\n"
+    "      --max-tensors N         tensor count cap (default 16777216)\n"                  \
+    "      --revision REV          Hugging Face cache: a ref or commit (default: main)\n"  \
+    "      --max-member-bytes N    archives, .gz: one decompressed member (default 32 GiB)\n" \
+    "      --max-unpacked-bytes N  archives: all decompressed bytes (default 64 GiB)\n"   \
+    "      --max-expand-ratio N    archives, .gz: decompressed per packed byte (default 200)\n"
 
 /*
  * Handles one of the shared options (c is getopt's return value). Returns 1 when

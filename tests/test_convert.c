@@ -1138,6 +1138,94 @@ static void an_interrupted_write_leaves_nothing_and_keeps_the_old_output(void **
     tv_free(dir);
 }
 
+/* A safetensors file of one F32 matrix [rows, 1024] of finite values, written in pieces. */
+static void write_big_model(const char *path, uint64_t rows)
+{
+    char header[256];
+    int n = snprintf(header, sizeof header,
+                     "{\"big.weight\":{\"dtype\":\"F32\",\"shape\":[%llu,1024],"
+                     "\"data_offsets\":[0,%llu]}}", (unsigned long long)rows,
+                     (unsigned long long)(rows * 4096));
+    while (n % 8)
+        header[n++] = ' ';
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    uint64_t len = (uint64_t)n;
+    for (int i = 0; i < 8; i++)
+        fputc((int)(len >> (8 * i)) & 0xff, f);
+    fwrite(header, 1, (size_t)n, f);
+    float row[1024];
+    for (uint64_t r = 0; r < rows; r++) {
+        for (int i = 0; i < 1024; i++)
+            row[i] = (float)((r * 1024 + (uint64_t)i) % 2001) / 1000.0f - 1.0f;
+        assert_int_equal(fwrite(row, sizeof row, 1, f), 1);
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Peak resident set (kB) of a child that opens src and writes it to out. */
+static long peak_rss_of_conversion(const char *src, const char *out, int dtype)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        struct tv_write_options opt;
+        tv_write_options_init(&opt);
+        opt.dtype = dtype;
+        opt.force = 1;
+        tv_error err = {0};
+        tv_model *m = tv_model_open(src, NULL, &err);
+        long rss = -1;
+        if (m && tv_model_write(m, out, &opt, &err) == 0) {
+            struct rusage ru;
+            getrusage(RUSAGE_SELF, &ru);
+            rss = ru.ru_maxrss;
+        }
+        tv_model_free(m);
+        if (write(fds[1], &rss, sizeof rss) != sizeof rss)
+            _exit(1);
+        _exit(0);
+    }
+    close(fds[1]);
+    long rss = -1;
+    assert_int_equal(read(fds[0], &rss, sizeof rss), sizeof rss);
+    close(fds[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(rss > 0);
+    return rss;
+}
+
+/* Streaming: converting a model 16 times larger takes (almost) no more memory. */
+static void conversion_memory_does_not_grow_with_the_model(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir();
+    char *small = join(dir, "small.safetensors"), *big = join(dir, "big.safetensors"),
+         *out = join(dir, "out.gguf");
+    write_big_model(small, 1024);       /* 4 MiB */
+    write_big_model(big, 16 * 1024);    /* 64 MiB */
+    static const int dtypes[] = {-1, TV_DTYPE_F16, TV_DTYPE_Q8_0};
+    for (size_t i = 0; i < TV_ARRAY_SIZE(dtypes); i++) {
+        long a = peak_rss_of_conversion(small, out, dtypes[i]);
+        long b = peak_rss_of_conversion(big, out, dtypes[i]);
+        print_message("[          ] dtype %d: peak RSS %ld kB for 4 MiB, %ld kB for 64 MiB\n",
+                      dtypes[i], a, b);
+        if (b > a + 12 * 1024) /* 60 MiB more data; the chunks are 4 MiB */
+            fail_msg("dtype %d: peak RSS grew from %ld kB to %ld kB with the model", dtypes[i],
+                     a, b);
+    }
+    tv_free(small);
+    tv_free(big);
+    tv_free(out);
+    remove_tree(dir);
+    tv_free(dir);
+}
+
 /* ---- the command ------------------------------------------------------------------------------- */
 
 static void convert_command_exit_codes_and_messages(void **state)
@@ -1231,6 +1319,7 @@ int main(void)
         cmocka_unit_test(write_into_a_missing_or_unwritable_folder_fails_cleanly),
         cmocka_unit_test(a_full_file_size_limit_leaves_nothing_and_keeps_the_old_output),
         cmocka_unit_test(an_interrupted_write_leaves_nothing_and_keeps_the_old_output),
+        cmocka_unit_test(conversion_memory_does_not_grow_with_the_model),
         cmocka_unit_test(convert_command_exit_codes_and_messages),
         cmocka_unit_test(convert_reads_several_sources_into_one_model),
     };

@@ -43,6 +43,10 @@ enum {
 
 int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_similar(int argc, char **argv);
+int cmd_analogy(int argc, char **argv);
+int cmd_distance(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 
 #endif

@@ -17,6 +17,10 @@ struct command {
 static const struct command commands[] = {
     {"inspect", cmd_inspect, "show what is in model files and folders"},
     {"verify", cmd_verify, "check that vocabulary, config and embedding agree (a CI gate)"},
+    {"embed", cmd_embed, "the embedding vectors of a text's tokens or of token ids"},
+    {"similar", cmd_similar, "the nearest tokens to a token, ids or a vector (cosine, dot, L2)"},
+    {"analogy", cmd_analogy, "A is to B as C is to ?: nearest to B - A + C (3CosAdd)"},
+    {"distance", cmd_distance, "cosine similarity and L2 distance of two tokens"},
     {"convert", cmd_convert, "write a model as GGUF, safetensors, a folder or tokenizer.json"},
 };
 

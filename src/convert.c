@@ -1152,6 +1152,26 @@ static int commit_folder(const char *tmp, const char *path, const char *parent, 
     return rc;
 }
 
+/* Messages about files in the temporary folder name them where they were going. */
+static void message_rename(tv_error *err, const char *from, const char *to)
+{
+    if (!err)
+        return;
+    char out[sizeof err->message];
+    size_t used = 0, from_len = strlen(from), to_len = strlen(to);
+    for (const char *p = err->message; *p && used + 1 < sizeof out;) {
+        if (strncmp(p, from, from_len) == 0 && used + to_len + 1 < sizeof out) {
+            memcpy(out + used, to, to_len);
+            used += to_len;
+            p += from_len;
+        } else {
+            out[used++] = *p++;
+        }
+    }
+    out[used] = '\0';
+    memcpy(err->message, out, used + 1);
+}
+
 static int write_folder(const tv_model *m, const char *path, const struct tv_write_options *opt,
                         tv_error *err)
 {
@@ -1208,7 +1228,7 @@ static int write_folder(const tv_model *m, const char *path, const struct tv_wri
     if (tv_write_plan_init(&plan, m, opt, TV_TARGET_SAFETENSORS, path, err) < 0)
         goto out;
     if (fill_folder(&plan, tmp, err) < 0) {
-        tv_error_prefix(err, "%s (being written in %s)", path, tmp);
+        message_rename(err, tmp, copy);
         goto out;
     }
     if (commit_folder(tmp, copy, parent, exists, err) < 0)

@@ -215,6 +215,9 @@ static void assert_vocab_is_ggml_view(const tv_model *a, const tv_model *b)
     tv_ggml_vocab_release(&v);
 }
 
+static void assert_write_refused(const tv_model *m, const char *dir, const char *name,
+                                 const struct tv_write_options *opt, const char *needle);
+
 /* ---- GGUF round trips ------------------------------------------------------------ */
 
 static const char *const real_ggufs[] = {
@@ -596,6 +599,92 @@ static void folder_writer_shards_like_hugging_face(void **state)
     tv_model_free(st);
     tv_model_free(b);
     tv_free(out);
+    remove_tree(dir);
+    tv_free(dir);
+}
+
+/* Vocabulary-only fixtures: GGUF holds their GGUF view, tokenizer.json and folders give
+   the same tokens and types back (a tokenizer.json source byte for byte). */
+static const char *const real_vocab_files[] = {
+    "tokenizers/gpt2/tokenizer.json",
+    "tokenizers/llama3/tokenizer.json",
+    "tokenizers/llama2/tokenizer.json",
+    "pytorch/tinypellm/tokenizer.json",
+    "tokenizers/bert-base-uncased/vocab.txt",
+    "tokenizers/bert-base-cased/vocab.txt",
+    "tokenizers/sentencepiece-torchtext/spm_example.model",
+    "tokenizers/sentencepiece-torchtext/t5_tokenizer_base.model",
+    "llama2c/llama-tokenizer.model",
+};
+
+static void vocabulary_files_round_trip_through_gguf_tokenizer_json_and_folders(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir();
+    char *gguf = join(dir, "v.gguf"), *tok = join(dir, "tokenizer.json"), *folder = join(dir, "f");
+    struct tv_write_options opt;
+    tv_write_options_init(&opt);
+    opt.force = 1;
+    for (size_t i = 0; i < TV_ARRAY_SIZE(real_vocab_files); i++) {
+        const char *src = real_fixture(real_vocab_files[i]);
+        bool is_json = strstr(src, "tokenizer.json") != NULL;
+        tv_model *a = open_or_fail(src);
+        write_or_fail(a, gguf, &opt);
+        tv_model *g = open_or_fail(gguf);
+        assert_vocab_is_ggml_view(a, g);
+        write_or_fail(a, tok, &opt);
+        tv_model *t = open_or_fail(tok);
+        assert_vocab_equal(a, t, is_json ? CMP_ALL : 0);
+        if (is_json) { /* written back unchanged */
+            size_t n1, n2;
+            uint8_t *x = read_file_or_fail(src, &n1), *y = read_file_or_fail(tok, &n2);
+            assert_int_equal(n1, n2);
+            assert_memory_equal(x, y, n1);
+            tv_free(x);
+            tv_free(y);
+        }
+        write_or_fail(a, folder, &opt);
+        tv_model *f = open_or_fail(folder);
+        assert_vocab_equal(a, f, is_json ? CMP_ALL : CMP_SPECIALS);
+        assert_int_equal(tv_model_tensor_count(f), 0);
+        tv_model_free(a);
+        tv_model_free(g);
+        tv_model_free(t);
+        tv_model_free(f);
+    }
+    tv_free(gguf);
+    tv_free(tok);
+    tv_free(folder);
+    remove_tree(dir);
+    tv_free(dir);
+}
+
+/* Word vectors: the matrix goes to safetensors bit for bit; a plain word list has no GGUF
+   tokenizer model, which is refused by name rather than dropped. */
+static void word_vectors_write_their_matrix_and_refuse_a_gguf_tokenizer(void **state)
+{
+    (void)state;
+    static const char *const files[] = {
+        "wordvec/gensim-toy-model.vec", "wordvec/torchtext-glove.6B.50d.txt",
+        "wordvec/gensim-euclidean_vectors.bin", "wordvec/word2vec-npm-hamlet-vectors.txt",
+    };
+    char *dir = make_temp_dir();
+    struct tv_write_options opt;
+    tv_write_options_init(&opt);
+    opt.force = 1;
+    char *st = join(dir, "w.safetensors");
+    for (size_t i = 0; i < TV_ARRAY_SIZE(files); i++) {
+        tv_model *a = open_or_fail(real_fixture(files[i]));
+        assert_non_null(tv_model_embedding(a));
+        write_or_fail(a, st, &opt);
+        tv_model *b = open_or_fail(st);
+        assert_same_tensors(a, b);
+        assert_write_refused(a, dir, "w.gguf", &opt, "a typeless vocabulary has no GGUF tokenizer model");
+        tv_model_free(a);
+        tv_model_free(b);
+    }
+    assert_int_equal(count_entries(dir, NULL), 1);
+    tv_free(st);
     remove_tree(dir);
     tv_free(dir);
 }
@@ -1311,6 +1400,8 @@ int main(void)
         cmocka_unit_test(folder_writer_round_trips_every_real_folder),
         cmocka_unit_test(folder_writer_shards_like_hugging_face),
         cmocka_unit_test(gguf_to_tokenizer_json_to_gguf_keeps_the_vocabulary_arrays),
+        cmocka_unit_test(vocabulary_files_round_trip_through_gguf_tokenizer_json_and_folders),
+        cmocka_unit_test(word_vectors_write_their_matrix_and_refuse_a_gguf_tokenizer),
         cmocka_unit_test(gguf_dtype_option_converts_matrices_and_keeps_1d_tensors),
         cmocka_unit_test(quantized_gguf_to_safetensors_decodes_to_f32_unless_told),
         cmocka_unit_test(only_embedding_writes_the_embedding_under_its_conventional_name),

@@ -385,9 +385,9 @@ static int describe_model(struct tv_write_plan *p, tv_error *err)
             p->model_name = slash ? slash + 1 : s;
     }
 
-    p->n_vocab = tv_vocab_size(m);
-    if (!p->n_vocab && emb)
-        p->n_vocab = emb->shape[0];
+    /* the rows of the embedding written (a padded embedding has more rows than the
+       tokenizer has tokens), else the tokenizer's size, else what a source claims */
+    p->n_vocab = emb ? emb->shape[0] : tv_vocab_size(m);
     if (!p->n_vocab && first_claim(m, TV_CLAIM_VOCAB_SIZE) > 0)
         p->n_vocab = (uint64_t)first_claim(m, TV_CLAIM_VOCAB_SIZE);
     if (emb)

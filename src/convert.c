@@ -912,7 +912,7 @@ static int check_replaceable(const char *path, tv_error *err)
         char *sub = tv_path_join(path, e->d_name);
         struct stat st;
         if (sub && lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-            rc = tv_error_set(err, TV_ERR_USAGE,
+            rc = tv_error_set(err, TV_ERR_UNSUPPORTED,
                               "%s: will not replace a folder that holds the folder '%s' (a "
                               "model folder is flat); remove it yourself", path, e->d_name);
         tv_free(sub);

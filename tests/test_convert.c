@@ -1349,15 +1349,38 @@ static void convert_command_exit_codes_and_messages(void **state)
     char *index = join(folder, "model.safetensors.index.json");
     assert_int_equal(tv_path_kind(index), 0); /* 406 kB of weights in 200 kB shards */
     tv_free(index);
-    char *other = join(dir, "other.gguf");
+    char *other = join(dir, "other.gguf"), *other_st = join(dir, "other.safetensors"),
+         *other_bin = join(dir, "other.bin"), *folder2 = join(dir, "f2");
     assert_int_equal(run_cli(&o, &e, "convert", "--only-embedding", src, other, NULL), 1);
     assert_contains(e, "no token embedding found");
     tv_free(o), tv_free(e);
     assert_int_equal(tv_path_kind(other), -1);
+    /* options that do not fit the output are usage errors */
+    assert_int_equal(run_cli(&o, &e, "convert", "--dtype", "q8_0", src, other_st, NULL), 2);
+    assert_contains(e, "safetensors cannot hold Q8_0");
+    tv_free(o), tv_free(e);
+    assert_int_equal(run_cli(&o, &e, "convert", "--max-shard-size", "1GiB", src, other_st, NULL), 2);
+    assert_contains(e, "a shard size applies to folder outputs only");
+    tv_free(o), tv_free(e);
+    assert_int_equal(run_cli(&o, &e, "convert", "--max-shard-size", "0", src, folder2, NULL), 2);
+    tv_free(o), tv_free(e);
+    assert_int_equal(run_cli(&o, &e, "convert", src, other_bin, NULL), 2);
+    assert_contains(e, "cannot tell the output format");
+    tv_free(o), tv_free(e);
+    /* 2GiB and 5GB are bigger than the model: one file, no index */
+    assert_int_equal(run_cli(&o, &e, "convert", "--max-shard-size", "2GiB", src, folder2, NULL), 0);
+    tv_free(o), tv_free(e);
+    char *single = join(folder2, "model.safetensors");
+    assert_int_equal(tv_path_kind(single), 0);
+    tv_free(single);
+    assert_int_equal(count_entries(dir, NULL), 3); /* o.safetensors, f, f2 */
     tv_model *m = open_or_fail(out);
     assert_int_equal(tv_model_tensor(m, 0)->dtype, TV_DTYPE_BF16);
     tv_model_free(m);
     tv_free(other);
+    tv_free(other_st);
+    tv_free(other_bin);
+    tv_free(folder2);
     tv_free(out);
     tv_free(folder);
     remove_tree(dir);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,7 +47,8 @@ static const char usage[] =
     "  -h, --help                  this text\n"
     "\n"
     "exit codes: 0 written, 1 the model could not be read or written (nothing is left\n"
-    "behind; this includes an existing OUT without --force), 2 usage error\n";
+    "behind; this includes an existing OUT without --force), 2 usage error (also\n"
+    "options that do not fit the output, such as --dtype q8_0 for safetensors)\n";
 
 /* "5GB", "500MB", "2GiB", "1048576": decimal units as Hugging Face reads them, binary
    ones with "i". Returns 0, or -1 when malformed, zero or too large. */
@@ -199,6 +201,12 @@ int cmd_convert(int argc, char **argv)
     }
     const char *out_path = argv[argc - 1];
     tv_error err = {0};
+    struct stat st;
+    /* the library refuses it too; checked first so that it costs no reading */
+    if (!wopt.force && lstat(out_path, &st) == 0) {
+        cli_error("%s: already exists (use --force to replace it)", out_path);
+        return CLI_FAIL;
+    }
     tv_model *m = tv_model_open_many((const char *const *)argv + optind,
                                      (size_t)(argc - 1 - optind), &open, &err);
     if (!m) {
@@ -219,7 +227,9 @@ int cmd_convert(int argc, char **argv)
         if (pr.shown)
             fputc('\n', stderr);
         cli_error("%s", err.message[0] ? err.message : tv_status_name(err.code));
-        rc = CLI_FAIL;
+        /* options that do not fit the output (--dtype q8_0 for safetensors, a shard size
+           for a file, a name that says no format) are usage errors */
+        rc = err.code == TV_ERR_USAGE ? CLI_USAGE : CLI_FAIL;
     } else {
         printf("wrote %s (%.1f s)\n", out_path, seconds_since(&pr.start));
     }

@@ -159,7 +159,8 @@ static int reader_open(tv_archive *ar, tv_error *err)
     if (ar->raw)
         archive_read_support_format_raw(a);
     if (archive_read_open_memory(a, ar->file->data, ar->file->len) != ARCHIVE_OK) {
-        tv_error_set(err, TV_ERR_DATA, "%s: not an archive tokvec reads: %s", ar->file->name,
+        tv_error_set(err, TV_ERR_DATA, "%s: damaged archive: cannot read the first member's "
+                     "header: %s", ar->file->name,
                      archive_error_string(a) ? archive_error_string(a) : "unknown format");
         archive_read_free(a);
         return -1;
@@ -176,13 +177,12 @@ static const char *la_error(struct archive *a)
 }
 
 /* Fills key (the name as looked up) from name: drops "./" and empty components and a
-   leading '/'; a ".." component is dropped and reported in *dotdot. */
-static char *make_key(const char *name, bool *absolute, bool *dotdot)
+   leading '/'; a ".." component removes the one before it, or nothing at the top (as
+   an extractor that strips leading "../" would place the file), and is reported in
+   *dotdot so that the member is refused when used. */
+static void normalize(const char *name, char *key, bool *absolute, bool *dotdot)
 {
     size_t len = strlen(name);
-    char *key = tv_malloc(len + 1);
-    if (!key)
-        return NULL;
     *absolute = name[0] == '/';
     *dotdot = false;
     size_t out = 0;
@@ -192,6 +192,10 @@ static char *make_key(const char *name, bool *absolute, bool *dotdot)
         size_t n = (size_t)((slash ? slash : end) - p);
         if (n == 2 && p[0] == '.' && p[1] == '.') {
             *dotdot = true;
+            while (out > 0 && key[out - 1] != '/')
+                out--;
+            if (out > 0)
+                out--;
         } else if (n && !(n == 1 && p[0] == '.')) {
             if (out)
                 key[out++] = '/';
@@ -201,6 +205,14 @@ static char *make_key(const char *name, bool *absolute, bool *dotdot)
         p += n + (slash ? 1 : 0);
     }
     key[out] = '\0';
+}
+
+/* The same into a new string (NULL on OOM). */
+static char *make_key(const char *name, bool *absolute, bool *dotdot)
+{
+    char *key = tv_malloc(strlen(name) + 1);
+    if (key)
+        normalize(name, key, absolute, dotdot);
     return key;
 }
 
@@ -340,6 +352,20 @@ static int next_header(tv_archive *ar, struct archive_entry **e, tv_error *err)
                         ar->members[ar->next - 1].name, ar->next, la_error(ar->reader));
 }
 
+/* Whether a zip ends with its end-of-central-directory record (22 bytes and a comment
+   of up to 65535). libarchive reads a zip without one in streaming mode, which would
+   accept a zip cut inside its central directory. */
+static bool zip_has_end_record(const tv_blob *file)
+{
+    if (file->len < 22)
+        return false;
+    size_t lowest = file->len - 22 > 65535 ? file->len - 22 - 65535 : 0;
+    for (size_t at = file->len - 22 + 1; at-- > lowest;)
+        if (memcmp(file->data + at, "PK\5\6", 4) == 0)
+            return true;
+    return false;
+}
+
 tv_archive *tv_archive_open(tv_blob *file, const struct tv_unpack_limits *lim, tv_error *err)
 {
     tv_archive *ar = tv_calloc(1, sizeof *ar);
@@ -378,6 +404,17 @@ tv_archive *tv_archive_open(tv_blob *file, const struct tv_unpack_limits *lim, t
     }
     if (rc < 0)
         goto fail;
+    if (tv_container_sniff(file->data, file->len) == TV_CONTAINER_ZIP &&
+        !zip_has_end_record(file)) {
+        if (ar->n_members)
+            tv_error_set(err, TV_ERR_DATA, "%s: truncated zip: no central directory after "
+                         "member '%.200s' (member %zu)", file->name,
+                         ar->members[ar->n_members - 1].name, ar->n_members);
+        else
+            tv_error_set(err, TV_ERR_DATA, "%s: truncated zip: no central directory",
+                         file->name);
+        goto fail;
+    }
     if (ar->raw && archive_format(ar->reader) != ARCHIVE_FORMAT_RAW)
         ar->raw = false; /* a compressed tar */
     reader_close(ar);
@@ -666,19 +703,20 @@ static char *join_key(const char *prefix, const char *name)
     return s;
 }
 
+/* Without allocating, so that running out of memory cannot pass for a missing file. */
 static bool ad_has(tv_dir *d, const char *name)
 {
     struct archive_dir *ad = (struct archive_dir *)d;
-    char *joined = join_key(ad->prefix, name);
-    bool absolute, dotdot, has = false;
-    char *key = joined ? make_key(joined, &absolute, &dotdot) : NULL;
+    char joined[2 * TV_ARCHIVE_MAX_NAME + 2], key[sizeof joined];
+    if (strlen(ad->prefix) + strlen(name) >= sizeof joined)
+        return true; /* no member is that long: opening it says so */
+    snprintf(joined, sizeof joined, "%s%s", ad->prefix, name);
+    bool absolute, dotdot;
+    normalize(joined, key, &absolute, &dotdot);
     uint64_t at;
     /* A name that is refused (a link, "..") still counts: opening it says why. */
-    if (key && key[0] && tv_strmap_get(&ad->ar->index, key, strlen(key), &at))
-        has = !ad->ar->members[at].is_dir;
-    tv_free(key);
-    tv_free(joined);
-    return has;
+    return key[0] && tv_strmap_get(&ad->ar->index, key, strlen(key), &at) &&
+           !ad->ar->members[at].is_dir;
 }
 
 static bool ends_with(const char *s, const char *suffix)

@@ -18,6 +18,8 @@
  * on disk is at the end of this file.
  */
 #include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -234,12 +236,14 @@ struct path_dir {
     char *path;
 };
 
+/* Without allocating, so that running out of memory cannot pass for a missing file. */
 static bool path_has(tv_dir *d, const char *name)
 {
-    char *full = tv_path_join(((struct path_dir *)d)->path, name);
-    bool has = full && tv_path_kind(full) == 0; /* stat follows symlinks */
-    tv_free(full);
-    return has;
+    char full[PATH_MAX];
+    if ((size_t)snprintf(full, sizeof full, "%s/%s", ((struct path_dir *)d)->path, name) >=
+        sizeof full)
+        return true; /* too long a path: opening it says so */
+    return tv_path_kind(full) == 0; /* stat follows symlinks */
 }
 
 static int path_list(tv_dir *d, const char *suffix, char ***names, size_t *count,

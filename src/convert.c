@@ -815,6 +815,122 @@ oom:
     return NULL;
 }
 
+/* A metadata value as JSON: scalars, strings and arrays of strings (what config.c keeps). */
+static cJSON *meta_to_json(const struct tv_value *v)
+{
+    int64_t i;
+    double f;
+    switch (v->type) {
+    case TV_VALUE_BOOL:
+        return cJSON_CreateBool(v->as.u != 0);
+    case TV_VALUE_STRING: {
+        char *text = tv_strndup(v->as.str.ptr, (size_t)v->as.str.len);
+        cJSON *item = text ? cJSON_CreateString(text) : NULL;
+        tv_free(text);
+        return item;
+    }
+    case TV_VALUE_ARRAY: {
+        if (v->as.arr.elem_type != TV_VALUE_STRING)
+            return NULL;
+        cJSON *arr = cJSON_CreateArray();
+        const struct tv_str *strs = v->as.arr.data;
+        for (uint64_t k = 0; arr && k < v->as.arr.n; k++) {
+            struct tv_value e = {.type = TV_VALUE_STRING, .as.str = strs[k]};
+            cJSON *item = meta_to_json(&e);
+            if (!item || !cJSON_AddItemToArray(arr, item)) {
+                cJSON_Delete(item);
+                cJSON_Delete(arr);
+                return NULL;
+            }
+        }
+        return arr;
+    }
+    default:
+        if (tv_value_int(v, &i) == 0)
+            return cJSON_CreateNumber((double)i);
+        if (tv_value_float(v, &f) == 0)
+            return cJSON_CreateNumber(f);
+        return NULL;
+    }
+}
+
+/* Adds key = item unless doc has key already (then item is freed). -1 on OOM. */
+static int json_add_new(cJSON *doc, const char *key, cJSON *item)
+{
+    if (!item)
+        return -1;
+    if (cJSON_GetObjectItemCaseSensitive(doc, key)) {
+        cJSON_Delete(item);
+        return 0;
+    }
+    if (!cJSON_AddItemToObject(doc, key, item)) {
+        cJSON_Delete(item);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * tokenizer_config.json for a folder: the source's tokenizer_config.json values (the
+ * scalars tokvec keeps of it), a GGUF source's chat template, the special tokens by
+ * their text and add_bos_token/add_eos_token. NULL with err on OOM; *empty when there
+ * is nothing to say.
+ */
+static char *build_tokenizer_config(const struct tv_write_plan *p, bool *empty, tv_error *err)
+{
+    const tv_model *m = p->m;
+    const struct tv_vocab *v = tv_model_vocab(m);
+    cJSON *doc = cJSON_CreateObject();
+    char *text = NULL;
+    if (!doc)
+        goto oom;
+    for (size_t i = 0; i < m->n_meta; i++) {
+        const struct tv_meta *meta = &m->meta[i];
+        cJSON *item;
+        if (meta->origin != TV_ORIGIN_TOKENIZER_CONFIG ||
+            cJSON_GetObjectItemCaseSensitive(doc, meta->key))
+            continue;
+        if (!(item = meta_to_json(&meta->value)))
+            continue; /* nothing else is kept by the reader */
+        if (json_add_new(doc, meta->key, item) < 0)
+            goto oom;
+    }
+    size_t len;
+    const char *chat = meta_string(m, TV_ORIGIN_GGUF, "tokenizer.chat_template", &len);
+    if (chat) {
+        char *copy = tv_strndup(chat, len);
+        int rc = copy ? json_add_new(doc, "chat_template", cJSON_CreateString(copy)) : -1;
+        tv_free(copy);
+        if (rc < 0)
+            goto oom;
+    }
+    for (int s = 0; v && s < TV_SPECIAL_COUNT; s++) {
+        int64_t id = v->special[s];
+        const struct tv_token *t = id >= 0 ? tv_vocab_token(m, (uint32_t)id) : NULL;
+        if (!t || !t->text || !tv_utf8_valid(t->text, t->len) || memchr(t->text, 0, t->len))
+            continue;
+        char key[32];
+        snprintf(key, sizeof key, "%s_token", tv_special_name(s));
+        if (json_add_new(doc, key, cJSON_CreateString(t->text)) < 0)
+            goto oom;
+    }
+    if (v && v->add_bos >= 0 && json_add_new(doc, "add_bos_token", cJSON_CreateBool(v->add_bos)) < 0)
+        goto oom;
+    if (v && v->add_eos >= 0 && json_add_new(doc, "add_eos_token", cJSON_CreateBool(v->add_eos)) < 0)
+        goto oom;
+    *empty = doc->child == NULL;
+    text = cJSON_Print(doc);
+    if (!text)
+        goto oom;
+    cJSON_Delete(doc);
+    return text;
+oom:
+    cJSON_Delete(doc);
+    tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory building tokenizer_config.json",
+                 p->out_name);
+    return NULL;
+}
+
 /* ---- whole files ------------------------------------------------------------------------ */
 
 static int write_bytes_file(const char *path, const void *bytes, size_t len, bool force,
@@ -1039,6 +1155,20 @@ static int fill_folder(struct tv_write_plan *p, const char *dir, tv_error *err)
             goto oom;
         if (write_tokenizer_json(m, path, false, err) < 0)
             goto out;
+        tv_free(path);
+        path = NULL;
+        bool empty = true;
+        char *tok_config = build_tokenizer_config(p, &empty, err);
+        if (!tok_config)
+            goto out;
+        if (!empty && (path = tv_path_join(dir, "tokenizer_config.json")) &&
+            write_bytes_file(path, tok_config, strlen(tok_config), false, err) < 0) {
+            cJSON_free(tok_config);
+            goto out;
+        }
+        cJSON_free(tok_config);
+        if (!empty && !path)
+            goto oom;
         tv_free(path);
         path = NULL;
     }

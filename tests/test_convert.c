@@ -459,7 +459,7 @@ static void stories260k_to_folder_and_back_keeps_48_tensors_bit_for_bit(void **s
     assert_int_equal(tv_path_kind(config), 0);
     assert_int_equal(tv_path_kind(tok), 0);
     assert_int_equal(tv_path_kind(weights), 0);
-    assert_int_equal(count_entries(folder, NULL), 3);
+    assert_int_equal(count_entries(folder, NULL), 4); /* + tokenizer_config.json */
     assert_int_equal(count_entries(dir, NULL), 1); /* no temporary folder left */
 
     tv_model *f = open_or_fail(folder);
@@ -483,6 +483,15 @@ static void stories260k_to_folder_and_back_keeps_48_tensors_bit_for_bit(void **s
     assert_true(cJSON_IsBool(cJSON_GetObjectItem(doc, "tie_word_embeddings")));
     cJSON_Delete(doc);
     tv_free(text);
+    char *tok_config = join(folder, "tokenizer_config.json");
+    text = read_file_or_fail(tok_config, &len);
+    doc = cJSON_Parse((const char *)text);
+    assert_non_null(doc);
+    assert_string_equal(cJSON_GetObjectItem(doc, "bos_token")->valuestring, "<s>");
+    assert_string_equal(cJSON_GetObjectItem(doc, "eos_token")->valuestring, "</s>");
+    cJSON_Delete(doc);
+    tv_free(text);
+    tv_free(tok_config);
 
     write_or_fail(f, back, NULL);
     tv_model *b = open_or_fail(back);

@@ -107,7 +107,7 @@ int cmd_distance(int argc, char **argv)
         cli_buf_puts(&b, "\n  and ");
         embed_query_display(&b, &ctx, &q[1]);
         const struct tv_tensor *t = tv_embed_tensor(ctx.e);
-        printf("  %s\n  in '%s' (%s, %zu dims):\n", b.ptr, t->name, tv_dtype_name(t->dtype),
+        printf("%s\n  in '%s' (%s, %zu dims):\n", b.ptr, t->name, tv_dtype_name(t->dtype),
                tv_embed_dim(ctx.e));
         cli_buf_release(&b);
         printf("  cosine  %.6f\n  l2      %.6f\n  dot     %.6g\n  norms   %.6g, %.6g\n",

@@ -124,8 +124,9 @@ int embed_query_text(struct embed_ctx *c, const char *cmd, const char *text,
         /* The tokenizer (tv_encode) is not part of the library yet: a text of several
            tokens cannot be split here. */
         if (words)
-            cli_error("%s: \"%s\" is not a word of %s (%zu words)", cmd,
-                      cli_escaped(text, q->len, CLI_ESCAPE_QUOTE, 80), c->path, n_vocab);
+            cli_error("%s: \"%s\" is not a word of %s (%zu word%s)", cmd,
+                      cli_escaped(text, q->len, CLI_ESCAPE_QUOTE, 80), c->path, n_vocab,
+                      n_vocab == 1 ? "" : "s");
         else
             cli_error("%s: \"%s\" is not a token of %s (%zu tokens); a text of several tokens "
                       "needs the tokenizer, which this build does not have yet: give the ids "

@@ -1,0 +1,465 @@
+/*
+ * The tokenizer against the reference, on real files: every line of text/mixed.txt
+ * through every tokenizer of expected/<name>.mixed.ids, llama.cpp's test vectors, and
+ * decode(encode(text)) == text for the byte-level and byte-fallback tokenizers.
+ * Also the API's errors and edge cases.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "tokvec/tokenizer.h"
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+static tv_model *open_fixture(const char *relative)
+{
+    tv_error err = {0};
+    tv_model *m = tv_model_open(real_fixture(relative), NULL, &err);
+    if (!m)
+        fail_msg("%s: %s", relative, err.message);
+    return m;
+}
+
+static tv_tokenizer *tokenizer_or_fail(const tv_model *m)
+{
+    tv_error err = {0};
+    tv_tokenizer *t = tv_tokenizer_new(m, &err);
+    if (!t)
+        fail_msg("tv_tokenizer_new: %s", err.message);
+    return t;
+}
+
+/* Splits buf (modified) at sep; returns the number of parts. */
+static size_t split(char *buf, size_t len, const char *sep, char ***parts, size_t **lens)
+{
+    size_t seplen = strlen(sep), n = 0, cap = 16;
+    *parts = malloc(cap * sizeof **parts);
+    *lens = malloc(cap * sizeof **lens);
+    char *p = buf, *end = buf + len;
+    for (;;) {
+        char *hit = memmem(p, (size_t)(end - p), sep, seplen);
+        if (n == cap) {
+            cap *= 2;
+            *parts = realloc(*parts, cap * sizeof **parts);
+            *lens = realloc(*lens, cap * sizeof **lens);
+        }
+        (*parts)[n] = p;
+        (*lens)[n++] = (size_t)((hit ? hit : end) - p);
+        if (!hit)
+            break;
+        *hit = '\0';
+        p = hit + seplen;
+    }
+    return n;
+}
+
+/* Ids as text: "1 2 3" (or " 1 2 3" with a leading space, as llama.cpp writes them). */
+static char *ids_text(const struct tv_ids *ids, bool leading_space)
+{
+    size_t cap = ids->n * 12 + 2;
+    char *s = malloc(cap), *o = s;
+    *o = '\0';
+    for (size_t i = 0; i < ids->n; i++)
+        o += sprintf(o, (i || leading_space) ? " %u" : "%u", ids->ids[i]);
+    return s;
+}
+
+/* Encodes each line of text/mixed.txt and compares with expected/<name>.mixed.ids. */
+static void check_expected_ids(const char *tokenizer_path, const char *expected_name)
+{
+    tv_model *m = open_fixture(tokenizer_path);
+    tv_tokenizer *t = tokenizer_or_fail(m);
+    size_t text_len, exp_len;
+    char path[256];
+    snprintf(path, sizeof path, "expected/%s.mixed.ids", expected_name);
+    char *text = (char *)read_file_or_fail(real_fixture("text/mixed.txt"), &text_len);
+    char *exp = (char *)read_file_or_fail(real_fixture(path), &exp_len);
+    char **lines, **want;
+    size_t *line_lens, *want_lens;
+    size_t n_lines = split(text, text_len, "\n", &lines, &line_lens);
+    size_t n_want = split(exp, exp_len, "\n", &want, &want_lens);
+    /* both files end with a newline: the last part is empty */
+    assert_true(n_lines > 1 && line_lens[n_lines - 1] == 0);
+    assert_int_equal(n_lines, n_want);
+    struct tv_ids ids;
+    tv_ids_init(&ids);
+    size_t bad = 0;
+    for (size_t i = 0; i + 1 < n_lines; i++) {
+        tv_error err = {0};
+        if (tv_encode(t, lines[i], line_lens[i], 0, &ids, &err) < 0)
+            fail_msg("%s line %zu: %s", expected_name, i + 1, err.message);
+        char *got = ids_text(&ids, false);
+        if (strlen(got) != want_lens[i] || memcmp(got, want[i], want_lens[i]) != 0) {
+            print_message("%s line %zu differs\n  text:     %.*s\n  expected: %.*s\n  got:      %s\n",
+                          expected_name, i + 1, (int)line_lens[i], lines[i], (int)want_lens[i],
+                          want[i], got);
+            bad++;
+        }
+        free(got);
+    }
+    if (bad)
+        fail_msg("%s: %zu of %zu lines differ from the reference", expected_name, bad,
+                 n_lines - 1);
+    tv_ids_release(&ids);
+    free(lines);
+    free(line_lens);
+    free(want);
+    free(want_lens);
+    tv_free(text);
+    tv_free(exp);
+    tv_tokenizer_free(t);
+    tv_model_free(m);
+}
+
+static void gpt2_matches_reference_on_every_line(void **state)
+{
+    (void)state;
+    check_expected_ids("tokenizers/gpt2/tokenizer.json", "gpt2");
+}
+
+static void llama3_matches_reference_on_every_line(void **state)
+{
+    (void)state;
+    check_expected_ids("tokenizers/llama3/tokenizer.json", "llama3");
+}
+
+static void llama2_sentencepiece_bpe_matches_reference_on_every_line(void **state)
+{
+    (void)state;
+    check_expected_ids("tokenizers/llama2/tokenizer.json", "llama2");
+}
+
+static void wordpiece_model2vec_matches_reference_on_every_line(void **state)
+{
+    (void)state;
+    check_expected_ids("safetensors/model2vec-test-model-float32/tokenizer.json",
+                   "model2vec-test-model-float32");
+}
+
+static void unigram_model2vec_matches_reference_on_every_line(void **state)
+{
+    (void)state;
+    check_expected_ids("safetensors/model2vec-test-model-vocab-quantized/tokenizer.json",
+                   "model2vec-test-model-vocab-quantized");
+}
+
+static void gpt2_pair_merges_matches_reference_on_every_line(void **state)
+{
+    (void)state;
+    check_expected_ids("safetensors/tiny-llm-cicd-gpt2-vocab50257/tokenizer.json",
+                   "tiny-llm-cicd-gpt2-vocab50257");
+}
+
+static void minicpm3_matches_reference_on_every_line(void **state)
+{
+    (void)state;
+    check_expected_ids("safetensors/ollama-minicpm3-testdata/tokenizer.json",
+                   "ollama-minicpm3-testdata");
+}
+
+static void model_folder_tokenizes_like_its_tokenizer_json(void **state)
+{
+    (void)state;
+    /* the folder (config.json, tokenizer.json, safetensors) gives the same ids */
+    check_expected_ids("safetensors/tiny-llm-cicd-gpt2-vocab50257", "tiny-llm-cicd-gpt2-vocab50257");
+}
+
+/* llama.cpp's vectors: cases separated by "\n__ggml_vocab_test__\n", one .out line each. */
+static void check_vectors(const char *tokenizer_path, const char *vectors)
+{
+    tv_model *m = open_fixture(tokenizer_path);
+    tv_tokenizer *t = tokenizer_or_fail(m);
+    char inp_path[256], out_path[256];
+    snprintf(inp_path, sizeof inp_path, "%s.inp", vectors);
+    snprintf(out_path, sizeof out_path, "%s.out", vectors);
+    size_t inp_len, out_len;
+    char *inp = (char *)read_file_or_fail(real_fixture(inp_path), &inp_len);
+    char *out = (char *)read_file_or_fail(real_fixture(out_path), &out_len);
+    char **cases, **want;
+    size_t *case_lens, *want_lens;
+    size_t n_cases = split(inp, inp_len, "\n__ggml_vocab_test__\n", &cases, &case_lens);
+    size_t n_want = split(out, out_len, "\n", &want, &want_lens);
+    assert_int_equal(n_cases, n_want);
+    struct tv_ids ids;
+    tv_ids_init(&ids);
+    size_t bad = 0;
+    for (size_t i = 0; i + 1 < n_cases; i++) {
+        tv_error err = {0};
+        if (tv_encode(t, cases[i], case_lens[i], 0, &ids, &err) < 0)
+            fail_msg("%s case %zu: %s", vectors, i + 1, err.message);
+        char *got = ids_text(&ids, true);
+        if (strlen(got) != want_lens[i] || memcmp(got, want[i], want_lens[i]) != 0) {
+            print_message("%s case %zu differs\n  text:     '%.*s'\n  expected: %.*s\n  got:     %s\n",
+                          vectors, i + 1, (int)case_lens[i], cases[i], (int)want_lens[i], want[i],
+                          got);
+            bad++;
+        }
+        free(got);
+    }
+    if (bad)
+        fail_msg("%s: %zu of %zu cases differ", vectors, bad, n_cases - 1);
+    tv_ids_release(&ids);
+    free(cases);
+    free(case_lens);
+    free(want);
+    free(want_lens);
+    tv_free(inp);
+    tv_free(out);
+    tv_tokenizer_free(t);
+    tv_model_free(m);
+}
+
+static void llama3_matches_llama_cpp_llama_bpe_vectors(void **state)
+{
+    (void)state;
+    check_vectors("tokenizers/llama3/tokenizer.json", "gguf/vocab/ggml-vocab-llama-bpe.gguf");
+}
+
+/* ---- round trips ---------------------------------------------------------------------- */
+
+static void check_round_trip(const char *tokenizer_path)
+{
+    tv_model *m = open_fixture(tokenizer_path);
+    tv_tokenizer *t = tokenizer_or_fail(m);
+    size_t text_len;
+    char *text = (char *)read_file_or_fail(real_fixture("text/mixed.txt"), &text_len);
+    char **lines;
+    size_t *lens;
+    size_t n = split(text, text_len, "\n", &lines, &lens);
+    struct tv_ids ids;
+    tv_ids_init(&ids);
+    for (size_t i = 0; i + 1 < n; i++) {
+        tv_error err = {0};
+        /* special-token literals as plain text, so that the text comes back as it was */
+        assert_int_equal(tv_encode(t, lines[i], lens[i], TV_ENCODE_NO_PARSE_SPECIAL, &ids, &err), 0);
+        char *back;
+        size_t back_len;
+        if (tv_decode(t, ids.ids, ids.n, 0, &back, &back_len, &err) < 0)
+            fail_msg("%s line %zu: %s", tokenizer_path, i + 1, err.message);
+        if (back_len != lens[i] || memcmp(back, lines[i], lens[i]) != 0)
+            fail_msg("%s line %zu: decode(encode(text)) is '%s', not '%.*s'", tokenizer_path, i + 1,
+                     back, (int)lens[i], lines[i]);
+        tv_string_free(back);
+    }
+    tv_ids_release(&ids);
+    free(lines);
+    free(lens);
+    tv_free(text);
+    tv_tokenizer_free(t);
+    tv_model_free(m);
+}
+
+static void byte_level_and_byte_fallback_tokenizers_round_trip_every_line(void **state)
+{
+    (void)state;
+    check_round_trip("tokenizers/gpt2/tokenizer.json");
+    check_round_trip("tokenizers/llama3/tokenizer.json");
+    check_round_trip("tokenizers/llama2/tokenizer.json");
+    check_round_trip("safetensors/tiny-llm-cicd-gpt2-vocab50257/tokenizer.json");
+    check_round_trip("safetensors/ollama-minicpm3-testdata/tokenizer.json");
+}
+
+/* Encodes text and compares with ids the reference gave (Node @anush008/tokenizers
+   0.6.0 = tokenizers 0.22.2). */
+static void expect_ids(tv_tokenizer *t, const char *text, size_t len, unsigned flags,
+                       const uint32_t *want, size_t n_want)
+{
+    struct tv_ids ids;
+    tv_ids_init(&ids);
+    tv_error err = {0};
+    if (tv_encode(t, text, len, flags, &ids, &err) < 0)
+        fail_msg("encode: %s", err.message);
+    bool same = ids.n == n_want;
+    for (size_t i = 0; same && i < n_want; i++)
+        same = ids.ids[i] == want[i];
+    if (!same) {
+        char *got = ids_text(&ids, false);
+        fail_msg("'%.*s': got %s (%zu ids, expected %zu)", (int)len, text, got, ids.n, n_want);
+    }
+    tv_ids_release(&ids);
+}
+
+#define EXPECT(t, text, flags, ...)                                                          \
+    do {                                                                                     \
+        static const uint32_t want_[] = {__VA_ARGS__};                                       \
+        expect_ids(t, text, sizeof(text) - 1, flags, want_, TV_ARRAY_SIZE(want_));           \
+    } while (0)
+
+static void llama2_decode_of_special_tokens_matches_reference(void **state)
+{
+    (void)state;
+    tv_model *m = open_fixture("tokenizers/llama2/tokenizer.json");
+    tv_tokenizer *t = tokenizer_or_fail(m);
+    /* line 19 of mixed.txt: Prepend adds a ▁ to each piece between special tokens, so
+       the reference's decode has two spaces after <s> and </s> */
+    static const uint32_t ids[] = {523, 28766, 416, 1009, 772, 28766, 28767, 28705, 1, 259, 2,
+                                   28705, 733, 3100, 28735, 28793, 733, 1151, 28753, 28793,
+                                   28705, 0, 28705, 523, 9845, 28767};
+    char *text;
+    size_t len;
+    tv_error err = {0};
+    assert_int_equal(tv_decode(t, ids, TV_ARRAY_SIZE(ids), 0, &text, &len, &err), 0);
+    assert_string_equal(text, "<|endoftext|> <s>  </s>  [CLS] [SEP] <unk>  <pad>");
+    tv_string_free(text);
+    assert_int_equal(tv_decode(t, ids, TV_ARRAY_SIZE(ids), TV_DECODE_SKIP_SPECIAL, &text, &len,
+                               &err), 0);
+    assert_string_equal(text, "<|endoftext|>     [CLS] [SEP]   <pad>");
+    tv_string_free(text);
+    tv_tokenizer_free(t);
+    tv_model_free(m);
+}
+
+/* ---- invalid UTF-8 ---------------------------------------------------------------------- */
+
+static void invalid_utf8_is_read_as_replacement_chars(void **state)
+{
+    (void)state;
+    tv_model *m = open_fixture("tokenizers/gpt2/tokenizer.json");
+    tv_tokenizer *t = tokenizer_or_fail(m);
+    /* "a\xff" and "a\xe4\xb8" (a cut 3-byte char) read as "a\uFFFD": the reference's
+       ids for "a\uFFFD" are 64 4210 */
+    EXPECT(t, "a\xff", 0, 64, 4210);
+    EXPECT(t, "a\xe4\xb8", 0, 64, 4210);
+    EXPECT(t, "a\xef\xbf\xbd", 0, 64, 4210);
+    EXPECT(t, "a\xe4\xb8\xef\xbf\xbd", 0, 64, 6353);
+    /* offsets cover the invalid bytes */
+    struct tv_ids ids;
+    tv_ids_init(&ids);
+    tv_error err = {0};
+    assert_int_equal(tv_encode(t, "a\xe4\xb8 b", 5, TV_ENCODE_OFFSETS, &ids, &err), 0);
+    assert_int_equal(ids.n, 3);
+    assert_int_equal(ids.offsets[0].start, 0);
+    assert_int_equal(ids.offsets[0].end, 1);
+    assert_int_equal(ids.offsets[1].start, 1);
+    assert_int_equal(ids.offsets[1].end, 3);
+    assert_int_equal(ids.offsets[2].start, 3);
+    assert_int_equal(ids.offsets[2].end, 5);
+    /* decoding a lone byte token gives U+FFFD, as the reference's from_utf8_lossy */
+    static const uint32_t half[] = {160}; /* the byte 0xE4 alone */
+    char *text;
+    size_t len;
+    assert_int_equal(tv_decode(t, half, 1, 0, &text, &len, &err), 0);
+    assert_string_equal(text, "\xef\xbf\xbd");
+    tv_string_free(text);
+    tv_ids_release(&ids);
+    tv_tokenizer_free(t);
+    tv_model_free(m);
+}
+
+/* ---- API ------------------------------------------------------------------------------- */
+
+static void decode_names_an_id_outside_the_vocabulary(void **state)
+{
+    (void)state;
+    tv_model *m = open_fixture("tokenizers/gpt2/tokenizer.json");
+    tv_tokenizer *t = tokenizer_or_fail(m);
+    static const uint32_t ids[] = {15496, 99999};
+    char *text;
+    size_t len;
+    tv_error err = {0};
+    assert_int_equal(tv_decode(t, ids, 2, 0, &text, &len, &err), -1);
+    assert_null(text);
+    assert_non_null(strstr(err.message, "99999"));
+    assert_non_null(strstr(err.message, "50257"));
+    tv_tokenizer_free(t);
+    tv_model_free(m);
+}
+
+static void gpt2_hello_is_the_classic_example_with_offsets(void **state)
+{
+    (void)state;
+    tv_model *m = open_fixture("tokenizers/gpt2/tokenizer.json");
+    tv_tokenizer *t = tokenizer_or_fail(m);
+    struct tv_ids ids;
+    tv_ids_init(&ids);
+    tv_error err = {0};
+    const char *text = "Hello, how are you?";
+    assert_int_equal(tv_encode(t, text, strlen(text), TV_ENCODE_OFFSETS, &ids, &err), 0);
+    static const uint32_t want[] = {15496, 11, 703, 389, 345, 30};
+    static const size_t starts[] = {0, 5, 6, 10, 14, 18}, ends[] = {5, 6, 10, 14, 18, 19};
+    assert_int_equal(ids.n, 6);
+    for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(ids.ids[i], want[i]);
+        assert_int_equal(ids.offsets[i].start, starts[i]);
+        assert_int_equal(ids.offsets[i].end, ends[i]);
+    }
+    /* empty text: no ids */
+    assert_int_equal(tv_encode(t, "", 0, 0, &ids, &err), 0);
+    assert_int_equal(ids.n, 0);
+    char buf[64];
+    assert_true(tv_token_piece(t, 1842, buf, sizeof buf) > 0);
+    assert_string_equal(buf, "\xe2\x90\xa3love"); /* ␣love */
+    size_t len;
+    assert_string_equal(tv_token_text(t, 1842, &len), "\xc4\xa0love");
+    assert_int_equal(tv_token_piece(t, 1000000, buf, sizeof buf), -1);
+    assert_true(tv_token_is_special(t, 50256));
+    assert_false(tv_token_is_special(t, 15496));
+    tv_ids_release(&ids);
+    tv_tokenizer_free(t);
+    tv_model_free(m);
+}
+
+static void add_special_follows_the_post_processor(void **state)
+{
+    (void)state;
+    tv_model *m = open_fixture("tokenizers/llama2/tokenizer.json");
+    tv_tokenizer *t = tokenizer_or_fail(m);
+    /* TemplateProcessing "<s> $A": the reference with add_special_tokens=True */
+    EXPECT(t, "Hello", TV_ENCODE_ADD_SPECIAL, 1, 22557);
+    EXPECT(t, "Hello", 0, 22557);
+    tv_tokenizer_free(t);
+    tv_model_free(m);
+    m = open_fixture("safetensors/model2vec-test-model-float32/tokenizer.json");
+    t = tokenizer_or_fail(m);
+    EXPECT(t, "Hello world", TV_ENCODE_ADD_SPECIAL, 101, 6598, 1094, 102);
+    tv_tokenizer_free(t);
+    tv_model_free(m);
+}
+
+static void no_parse_special_tokenizes_special_literals_as_text(void **state)
+{
+    (void)state;
+    tv_model *m = open_fixture("tokenizers/gpt2/tokenizer.json");
+    tv_tokenizer *t = tokenizer_or_fail(m);
+    EXPECT(t, "<|endoftext|>", 0, 50256);
+    EXPECT(t, "<|endoftext|>", TV_ENCODE_NO_PARSE_SPECIAL, 27, 91, 437, 1659, 5239, 91, 29);
+    EXPECT(t, "a\xc3\xa4\xef\xbf\xbd", 0, 64, 11033, 4210);
+    tv_tokenizer_free(t);
+    tv_model_free(m);
+}
+
+static void a_model_without_vocabulary_is_refused(void **state)
+{
+    (void)state;
+    tv_model *m = open_fixture("safetensors/mnist-tinygrad");
+    tv_error err = {0};
+    assert_null(tv_tokenizer_new(m, &err));
+    assert_non_null(strstr(err.message, "no vocabulary"));
+    tv_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(gpt2_matches_reference_on_every_line),
+        cmocka_unit_test(llama3_matches_reference_on_every_line),
+        cmocka_unit_test(llama2_sentencepiece_bpe_matches_reference_on_every_line),
+        cmocka_unit_test(wordpiece_model2vec_matches_reference_on_every_line),
+        cmocka_unit_test(unigram_model2vec_matches_reference_on_every_line),
+        cmocka_unit_test(gpt2_pair_merges_matches_reference_on_every_line),
+        cmocka_unit_test(minicpm3_matches_reference_on_every_line),
+        cmocka_unit_test(model_folder_tokenizes_like_its_tokenizer_json),
+        cmocka_unit_test(llama3_matches_llama_cpp_llama_bpe_vectors),
+        cmocka_unit_test(byte_level_and_byte_fallback_tokenizers_round_trip_every_line),
+        cmocka_unit_test(llama2_decode_of_special_tokens_matches_reference),
+        cmocka_unit_test(invalid_utf8_is_read_as_replacement_chars),
+        cmocka_unit_test(decode_names_an_id_outside_the_vocabulary),
+        cmocka_unit_test(gpt2_hello_is_the_classic_example_with_offsets),
+        cmocka_unit_test(add_special_follows_the_post_processor),
+        cmocka_unit_test(no_parse_special_tokenizes_special_literals_as_text),
+        cmocka_unit_test(a_model_without_vocabulary_is_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tokvec/tokenizer.h"
 #include "verify_impl.h"
 
 #define EXAMPLES 3   /* problems shown by name in a message; the count covers all */
@@ -137,63 +138,113 @@ static int check_dense(tv_verify_report *r, tv_model *m)
 /* ---- vocab.added_ids ------------------------------------------------------------------ */
 
 /*
- * Added tokens whose declared id is not the id the vocabulary gives their content:
- * the id slot holds another string, or the same string is already an earlier token.
+ * Added tokens whose declared id is not the id the tokenizer gives their content. For
+ * the primary vocabulary the content is encoded with tv_encode (added and special
+ * tokens matched, nothing added around it: the reference's add_special_tokens=False)
+ * and must come out as exactly the declared id; where no tokenizer can be built (and
+ * for secondary vocabularies) the vocabulary answers instead: the id must hold the
+ * content, and no earlier id may hold it too. Either way the declared id's slot must
+ * hold the content. The message says which method was used.
  */
 static int check_added_ids(tv_verify_report *r, tv_model *m)
 {
     struct vtext t;
     vt_init(&t);
-    size_t total = 0, checked = 0;
+    size_t total = 0, checked = 0, by_tokenizer = 0;
+    tv_tokenizer *tok = NULL;
+    struct tv_ids ids;
+    tv_ids_init(&ids);
+    tv_error tok_err = {0};
+    int rc = -1;
+    if (m->vocabs[0].n_added) {
+        tok = tv_tokenizer_new(m, &tok_err);
+        if (!tok && tok_err.code == TV_ERR_NOMEM)
+            goto oom;
+    }
     for (size_t i = 0; i < m->n_vocabs; i++) {
         struct tv_vocab *v = &m->vocabs[i];
         for (size_t a = 0; a < v->n_added; a++) {
             const struct tv_added_token *at = &v->added[a];
             checked++;
             const struct tv_token *slot = at->id < v->n_tokens ? &v->tokens[at->id] : NULL;
-            uint32_t found;
             bool slot_ok = slot && slot->text && slot->len == at->len &&
                            memcmp(slot->text, at->content, at->len) == 0;
-            int lookup = tv_vocab_lookup(v, at->content, at->len, &found);
-            if (lookup < 0 && !v->index_built) {
-                r->failed_oom = true;
-                return -1;
+            bool encoded = false, ok;
+            uint32_t found = 0;
+            int lookup = -1;
+            if (i == 0 && tok) {
+                tv_error enc_err = {0};
+                if (tv_encode(tok, at->content, at->len, 0, &ids, &enc_err) == 0)
+                    encoded = true;
+                else if (enc_err.code == TV_ERR_NOMEM)
+                    goto oom;
             }
-            bool lookup_ok = lookup == 0 && found == at->id;
-            if (slot_ok && lookup_ok)
-                continue;
-            if (total++ >= EXAMPLES)
+            if (encoded) {
+                by_tokenizer++;
+                ok = slot_ok && ids.n == 1 && ids.ids[0] == at->id;
+            } else {
+                lookup = tv_vocab_lookup(v, at->content, at->len, &found);
+                if (lookup < 0 && !v->index_built)
+                    goto oom;
+                ok = slot_ok && lookup == 0 && found == at->id;
+            }
+            if (ok || total++ >= EXAMPLES)
                 continue;
             vt_add(&t, "%s%s: added token ", t.len ? "; " : "", origin(r, v));
             vt_token(&t, at->content, at->len);
             vt_add(&t, " declares id %u", at->id);
-            if (!slot)
+            if (!slot) {
                 vt_add(&t, " beyond the %zu ids", v->n_tokens);
-            else if (!slot_ok) {
+            } else if (!slot_ok) {
                 vt_add(&t, " but id %u is ", at->id);
                 vt_token_id(&t, v, at->id);
             }
-            if (lookup == 0 && found != at->id)
-                vt_add(&t, "%s the vocabulary gives it id %u", slot_ok ? " but" : ", and",
-                       found);
+            const char *join = slot_ok ? " but" : ", and";
+            if (encoded && !(ids.n == 1 && ids.ids[0] == at->id)) {
+                vt_add(&t, "%s the tokenizer encodes it as [", join);
+                for (size_t k = 0; k < ids.n && k < 8; k++)
+                    vt_add(&t, "%s%u", k ? ", " : "", ids.ids[k]);
+                vt_add(&t, "%s]", ids.n > 8 ? ", ..." : "");
+            } else if (!encoded && lookup == 0 && found != at->id) {
+                vt_add(&t, "%s the vocabulary gives it id %u", join, found);
+            }
         }
     }
+    struct vtext method;
+    vt_init(&method);
+    if (by_tokenizer == checked)
+        vt_add(&method, "encoded with the tokenizer");
+    else if (by_tokenizer)
+        vt_add(&method, "%zu encoded with the tokenizer, %zu checked against the vocabulary",
+               by_tokenizer, checked - by_tokenizer);
+    else if (m->vocabs[0].n_added && !tok)
+        vt_add(&method, "checked against the vocabulary: no tokenizer (%s)", tok_err.message);
+    else
+        vt_add(&method, "checked against the vocabulary");
     struct vcheck *c;
     if (!checked)
         c = vr_add(r, "vocab.added_ids", TV_CHECK_SKIP, "no added tokens");
     else if (total)
-        c = vr_add(r, "vocab.added_ids", TV_CHECK_FAIL, "%zu of %zu added tokens: %s%s "
-                   "(checked against the vocabulary)", total, checked, t.buf,
-                   total > EXAMPLES ? "; ..." : "");
+        c = vr_add(r, "vocab.added_ids", TV_CHECK_FAIL, "%zu of %zu added tokens: %s%s (%s)",
+                   total, checked, t.buf, total > EXAMPLES ? "; ..." : "", method.buf);
     else
-        c = vr_add(r, "vocab.added_ids", TV_CHECK_PASS,
-                   "%zu added token%s the id%s the vocabulary gives %s (checked against the "
-                   "vocabulary)", checked, checked == 1 ? " has" : "s have",
-                   checked == 1 ? "" : "s", checked == 1 ? "it" : "them");
+        c = vr_add(r, "vocab.added_ids", TV_CHECK_PASS, "%zu added token%s the id%s the "
+                   "%s gives %s (%s)", checked, checked == 1 ? " has" : "s have",
+                   checked == 1 ? "" : "s", by_tokenizer ? "tokenizer" : "vocabulary",
+                   checked == 1 ? "it" : "them", method.buf);
     vr_int(r, c, "added_tokens", (int64_t)checked);
     vr_int(r, c, "mismatches", (int64_t)total);
-    vr_str(r, c, "method", "vocabulary");
-    return 0;
+    vr_int(r, c, "encoded", (int64_t)by_tokenizer);
+    vr_str(r, c, "method", by_tokenizer == checked && checked ? "tokenizer"
+                           : by_tokenizer ? "tokenizer+vocabulary" : "vocabulary");
+    rc = 0;
+    goto out;
+oom:
+    r->failed_oom = true;
+out:
+    tv_ids_release(&ids);
+    tv_tokenizer_free(tok);
+    return rc;
 }
 
 /* ---- vocab.specials -------------------------------------------------------------------- */

@@ -397,12 +397,57 @@ static void added_ids_fail_when_the_declared_id_disagrees(void **state)
     struct tv_vocab *v = &f->m->vocabs[0];
     tv_error err = {0};
     assert_int_equal(tv_vocab_add_added(f->m, v, 19, "t19", 3, TV_TOKEN_ADDED, &err), 0);
-    want_check(f, "vocab.added_ids", TV_CHECK_PASS, "1 added token has the id", "vocabulary");
+    want_check(f, "vocab.added_ids", TV_CHECK_PASS, "1 added token has the id the vocabulary",
+               "checked against the vocabulary");
     /* declared id 18 holds "t18", and "t4" is already token 4 */
     assert_int_equal(tv_vocab_add_added(f->m, v, 18, "t4", 2, TV_TOKEN_ADDED, &err), 0);
     want_check(f, "vocab.added_ids", TV_CHECK_FAIL, "added token 't4' declares id 18",
                  "the vocabulary gives it id 4");
     fx_free(f);
+}
+
+/* A tokenizer.json whose added token "a" (id 2) is also model token 0. */
+static const char conflict_json[] =
+    "{\"version\": \"1.0\", \"added_tokens\": [%s], \"normalizer\": null, "
+    "\"pre_tokenizer\": {\"type\": \"Whitespace\"}, \"post_processor\": null, \"decoder\": null, "
+    "\"model\": {\"type\": \"WordLevel\", \"vocab\": {\"a\": 0, \"b\": 1, \"[UNK]\": 2}, "
+    "\"unk_token\": \"[UNK]\"}}";
+
+static tv_model *tokenizer_json_model(const char *added)
+{
+    char text[1024];
+    snprintf(text, sizeof text, conflict_json, added);
+    tv_error err = {0};
+    tv_model *m = tv_model_read_memory(text, strlen(text), "tokenizer.json", NULL, &err);
+    if (!m)
+        fail_msg("tokenizer.json: %s", err.message);
+    return m;
+}
+
+static void added_ids_are_checked_with_the_tokenizer(void **state)
+{
+    (void)state;
+    tv_error err = {0};
+    tv_model *m = tokenizer_json_model(
+        "{\"id\": 3, \"content\": \"<x>\", \"single_word\": false, \"lstrip\": false, "
+        "\"rstrip\": false, \"normalized\": false, \"special\": true}");
+    tv_verify_report *r = tv_verify_run(m, NULL, &err);
+    const struct tv_check *c = tv_verify_find(r, "vocab.added_ids");
+    if (c->status != TV_CHECK_PASS || !strstr(c->message, "(encoded with the tokenizer)"))
+        fail_msg("vocab.added_ids: %s", c->message);
+    tv_verify_report_free(r);
+    tv_model_free(m);
+
+    /* "a" is model token 0: the tokenizer gives 0, not the declared 3 */
+    m = tokenizer_json_model(
+        "{\"id\": 3, \"content\": \"a\", \"single_word\": false, \"lstrip\": false, "
+        "\"rstrip\": false, \"normalized\": false, \"special\": false}");
+    r = tv_verify_run(m, NULL, &err);
+    c = tv_verify_find(r, "vocab.added_ids");
+    if (c->status != TV_CHECK_FAIL || !strstr(c->message, "added token 'a' declares id 3"))
+        fail_msg("vocab.added_ids: %s: %s", tv_check_status_name(c->status), c->message);
+    tv_verify_report_free(r);
+    tv_model_free(m);
 }
 
 static void specials_fail_when_an_id_is_outside_the_vocabulary(void **state)
@@ -1247,6 +1292,7 @@ int main(void)
         cmocka_unit_test(duplicates_fail_with_both_ids),
         cmocka_unit_test(dense_fails_on_ids_without_a_token),
         cmocka_unit_test(added_ids_fail_when_the_declared_id_disagrees),
+        cmocka_unit_test(added_ids_are_checked_with_the_tokenizer),
         cmocka_unit_test(specials_fail_when_an_id_is_outside_the_vocabulary),
         cmocka_unit_test(specials_fail_when_a_special_string_is_not_a_token),
         cmocka_unit_test(specials_fail_on_an_id_without_a_token),

@@ -258,8 +258,8 @@ struct specials {
     size_t n_pairs, n_good;
     const char *files[8];
     size_t n_files;
-    struct vtext outside, holes, strings;
-    size_t n_outside, n_holes, n_strings;
+    struct vtext outside, holes, strings, conflicts;
+    size_t n_outside, n_holes, n_strings, n_conflicts;
 };
 
 static void note_good(struct specials *sp, const char *name, int64_t id, const char *file)
@@ -328,6 +328,7 @@ static int check_specials(tv_verify_report *r, tv_model *m)
     vt_init(&sp.outside);
     vt_init(&sp.holes);
     vt_init(&sp.strings);
+    vt_init(&sp.conflicts);
     size_t n_unset = 0;
     for (size_t i = 0; i < m->n_claims; i++) {
         const struct tv_claim *c = &m->claims[i];
@@ -374,6 +375,27 @@ static int check_specials(tv_verify_report *r, tv_model *m)
         }
         if (found == 0) {
             note_good(&sp, tv_special_name(s), id, vr_file(r, meta->file));
+            /* the ids claimed for the same role should include this token's id
+               (eos_token_id may list several; one of them must be it) */
+            const struct tv_claim *other = NULL;
+            bool agrees = false;
+            for (size_t i = 0; i < m->n_claims && !agrees; i++) {
+                const struct tv_claim *cl = &m->claims[i];
+                if (cl->kind != TV_CLAIM_SPECIAL_ID || cl->special != s || cl->value < 0 ||
+                    (uint64_t)cl->value >= v->n_tokens)
+                    continue;
+                agrees = (uint64_t)cl->value == id;
+                if (!other)
+                    other = cl;
+            }
+            if (other && !agrees && sp.n_conflicts++ < EXAMPLES) {
+                vt_add(&sp.conflicts, "%s%s %s = %lld is ", sp.n_conflicts > 1 ? "; " : "",
+                       vr_file(r, other->file), other->key, (long long)other->value);
+                vt_token_id(&sp.conflicts, v, (uint64_t)other->value);
+                vt_add(&sp.conflicts, " but %s %s is ", vr_file(r, meta->file), key);
+                vt_token(&sp.conflicts, meta->value.as.str.ptr, meta->value.as.str.len);
+                vt_add(&sp.conflicts, " (id %u)", id);
+            }
             continue;
         }
         if (sp.n_strings++ < EXAMPLES) {
@@ -403,6 +425,10 @@ static int check_specials(tv_verify_report *r, tv_model *m)
     } else if (!sp.n_good) {
         c = vr_add(r, "vocab.specials", TV_CHECK_SKIP, "no special ids are named%s",
                    n_unset ? " (only unset ones, -1)" : "");
+    } else if (sp.n_conflicts) {
+        c = vr_add(r, "vocab.specials", TV_CHECK_WARN, "the sources disagree on %zu special "
+                   "token%s: %s%s", sp.n_conflicts, sp.n_conflicts == 1 ? "" : "s",
+                   sp.conflicts.buf, sp.n_conflicts > EXAMPLES ? "; ..." : "");
     } else {
         struct vtext t;
         vt_init(&t);
@@ -423,6 +449,7 @@ static int check_specials(tv_verify_report *r, tv_model *m)
     }
     vr_int(r, c, "outside", (int64_t)sp.n_outside);
     vr_int(r, c, "without_token", (int64_t)sp.n_holes);
+    vr_int(r, c, "disagreements", (int64_t)sp.n_conflicts);
     vr_int(r, c, "strings_not_tokens", (int64_t)sp.n_strings);
     vr_int(r, c, "named", (int64_t)sp.n_good);
     vr_int(r, c, "limit", (int64_t)limit);

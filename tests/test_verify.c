@@ -480,6 +480,24 @@ static void specials_fail_when_a_special_string_is_not_a_token(void **state)
     fx_free(f);
 }
 
+static void specials_warn_when_config_and_tokenizer_config_disagree(void **state)
+{
+    (void)state;
+    struct fx *f = fx_agreeing(10);
+    struct tv_value v = {.type = TV_VALUE_STRING, .as.str = {"t0", 2}};
+    tv_error err = {0};
+    assert_int_equal(tv_model_add_meta(f->m, "bos_token", 9, &v, TV_ORIGIN_TOKENIZER_CONFIG,
+                                       ROOT "/tokenizer_config.json", &err), 0);
+    fx_claim(f, TV_CLAIM_SPECIAL_ID, 2, TV_SPECIAL_BOS, ROOT "/config.json", "bos_token_id");
+    want_check(f, "vocab.specials", TV_CHECK_WARN, "config.json bos_token_id = 2 is 't2' but "
+               "tokenizer_config.json bos_token is 't0' (id 0)", NULL);
+    /* one of several claimed ids matching is enough (eos_token_id: [128001, 128009]) */
+    fx_claim(f, TV_CLAIM_SPECIAL_ID, 0, TV_SPECIAL_BOS, ROOT "/generation_config.json",
+             "bos_token_id");
+    want_check(f, "vocab.specials", TV_CHECK_PASS, "bos 2 't2', bos 0 't0'", NULL);
+    fx_free(f);
+}
+
 static void specials_fail_on_an_id_without_a_token(void **state)
 {
     (void)state;
@@ -1295,6 +1313,7 @@ int main(void)
         cmocka_unit_test(added_ids_are_checked_with_the_tokenizer),
         cmocka_unit_test(specials_fail_when_an_id_is_outside_the_vocabulary),
         cmocka_unit_test(specials_fail_when_a_special_string_is_not_a_token),
+        cmocka_unit_test(specials_warn_when_config_and_tokenizer_config_disagree),
         cmocka_unit_test(specials_fail_on_an_id_without_a_token),
         cmocka_unit_test(merges_fail_on_missing_parts_and_results),
         cmocka_unit_test(merges_drop_the_continuing_subword_prefix),

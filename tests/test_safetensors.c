@@ -796,9 +796,10 @@ static char *make_sharded(const char *index, const char *shard2_header)
 
 static tv_model *open_index(const char *dir, tv_error *err)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
-    return tv_model_open(path, NULL, err);
+    char *path = tv_path_join(dir, "model.safetensors.index.json");
+    tv_model *m = tv_model_open(path, NULL, err);
+    tv_free(path);
+    return m;
 }
 
 static void safetensors_index_reads_every_shard_once(void **state)

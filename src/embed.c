@@ -274,7 +274,7 @@ double tv_vec_norm(const float *x, size_t n)
 double tv_vec_cosine(const float *x, const float *y, size_t n)
 {
     double nx = tv_vec_norm(x, n), ny = tv_vec_norm(y, n);
-    return nx > 0 && ny > 0 ? tv_vec_dot(x, y, n) / (nx * ny) : 0;
+    return nx == 0 || ny == 0 ? 0 : tv_vec_dot(x, y, n) / (nx * ny);
 }
 
 double tv_vec_l2(const float *x, const float *y, size_t n)
@@ -310,7 +310,7 @@ int tv_embed_compare(const tv_embed *e, const uint32_t *x, size_t nx, const uint
     out->dot = dot_dd(vx, vy, e->dim);
     out->norm_x = sqrt(dot_dd(vx, vx, e->dim));
     out->norm_y = sqrt(dot_dd(vy, vy, e->dim));
-    out->cosine = out->norm_x > 0 && out->norm_y > 0 ? out->dot / (out->norm_x * out->norm_y) : 0;
+    out->cosine = out->norm_x == 0 || out->norm_y == 0 ? 0 : out->dot / (out->norm_x * out->norm_y);
     double s = 0;
     for (size_t j = 0; j < e->dim; j++) {
         double d = vx[j] - vy[j];
@@ -468,8 +468,8 @@ static void *scan_part_run(void *arg)
         for (size_t i = 0; i < nb; i++) {
             float score;
             switch (sh->metric) {
-            case TV_METRIC_COSINE:
-                score = ss[i] > 0 ? pt->dots[i] / sqrtf(ss[i]) : 0.0f;
+            case TV_METRIC_COSINE: /* a zero row scores 0; a NaN in the row stays NaN */
+                score = ss[i] == 0 ? 0.0f : pt->dots[i] / sqrtf(ss[i]);
                 break;
             case TV_METRIC_L2:
                 score = 2 * pt->dots[i] - ss[i];
@@ -553,8 +553,8 @@ static struct exact exact_score(enum tv_metric metric, uint32_t id, const double
         x.g = 2 * dot - sumsq;
         break;
     case TV_METRIC_COSINE:
-        x.score = sumsq > 0 ? dot / (sqrt(sumsq) * q_norm) : 0;
-        x.g = sumsq > 0 ? dot / sqrt(sumsq) : 0;
+        x.score = sumsq == 0 ? 0 : dot / (sqrt(sumsq) * q_norm);
+        x.g = sumsq == 0 ? 0 : dot / sqrt(sumsq);
         break;
     default:
         x.score = x.g = dot;
@@ -893,14 +893,14 @@ int tv_embed_analogy(tv_embed *e, uint32_t a, uint32_t b, uint32_t c,
         if (row_f32(e, ids[i], row, err) < 0)
             goto out;
         double norm = tv_vec_norm(row, e->dim);
-        if (norm > 0) /* gensim's unitvec leaves a zero vector as it is */
+        if (norm != 0) /* gensim's unitvec leaves a zero vector as it is; NaN stays NaN */
             for (size_t j = 0; j < e->dim; j++)
                 q[j] += weight[i] * (row[j] / norm);
     }
     double sumsq = 0;
     for (size_t j = 0; j < e->dim; j++)
         sumsq += q[j] * q[j];
-    if (!(sumsq > 0)) {
+    if (sumsq == 0) { /* (a NaN in a row is refused by the search as not finite) */
         tv_error_set(err, TV_ERR_DATA, "ids %u, %u, %u: unit(b) - unit(a) + unit(c) is the zero "
                      "vector, so nothing is nearer than anything else", a, b, c);
         goto out;

@@ -158,6 +158,8 @@ static void assert_identical(const struct tv_neighbor *a, size_t na, const struc
                      a[i].id, a[i].score, b[i].id, b[i].score);
 }
 
+static void assert_message(const tv_error *err, const char *needle);
+
 /* ---- models ----------------------------------------------------------------------------- */
 
 static tv_model *open_real(const char *relative)
@@ -584,6 +586,56 @@ static void identical_rows_tie_and_rank_by_lower_id(void **state)
     }
     tv_embed_free(e);
     tv_model_free(m);
+    free(v);
+}
+
+/* Rows holding NaN or infinity have no cosine: they are skipped, and the other rows
+   rank as they would without them (every row is rescored: the error bound is infinite). */
+static void rows_with_nan_or_infinity_are_skipped_by_cosine(void **state)
+{
+    (void)state;
+    float *v = random_values(300, 24);
+    v[7 * 24 + 3] = NAN;
+    v[8 * 24 + 0] = INFINITY;
+    v[9 * 24 + 23] = -INFINITY;
+    tv_model *m = model_from_values(TV_DTYPE_F32, v, 300, 24);
+    float *clean = malloc(300 * 24 * sizeof *clean);
+    memcpy(clean, v, 300 * 24 * sizeof *clean);
+    for (int r = 7; r <= 9; r++)
+        for (int j = 0; j < 24; j++)
+            clean[r * 24 + j] = 0; /* zero rows score 0: ranked last, and k stops before them */
+    tv_model *ref_model = model_from_values(TV_DTYPE_F32, clean, 300, 24);
+    tv_embed *e = embed_or_fail(m), *ec = embed_or_fail(ref_model);
+    struct tv_search_options opt;
+    tv_search_options_init(&opt);
+    opt.k = 50;
+    opt.threads = 2;
+    struct tv_neighbor a[50], b[50];
+    size_t na, nb;
+    tv_error err = {0};
+    uint32_t id = 3;
+    assert_int_equal(tv_embed_nearest_mean(e, &id, 1, &opt, a, &na, &err), 0);
+    assert_int_equal(tv_embed_nearest_mean(ec, &id, 1, &opt, b, &nb, &err), 0);
+    assert_identical(a, na, b, nb, "NaN and infinity rows");
+    for (size_t i = 0; i < na; i++)
+        assert_true(a[i].id < 7 || a[i].id > 9);
+    /* every row asked for: the three are missing, nothing else */
+    opt.k = 400;
+    struct tv_neighbor all[400];
+    assert_int_equal(tv_embed_nearest_mean(e, &id, 1, &opt, all, &na, &err), 0);
+    assert_int_equal(na, 300 - 1 - 3);
+    /* a query or an analogy input holding NaN is refused, not treated as zero */
+    id = 7;
+    assert_int_equal(tv_embed_nearest_mean(e, &id, 1, &opt, all, &na, &err), -1);
+    assert_message(&err, "not a finite");
+    opt.k = 5;
+    assert_int_equal(tv_embed_analogy(e, 1, 2, 7, &opt, all, &na, &err), -1);
+    assert_message(&err, "not a finite");
+    tv_embed_free(e);
+    tv_embed_free(ec);
+    tv_model_free(m);
+    tv_model_free(ref_model);
+    free(clean);
     free(v);
 }
 
@@ -1300,6 +1352,7 @@ int main(void)
         cmocka_unit_test(norm_cache_is_filled_once_and_never_changes_results),
         cmocka_unit_test(identical_rows_tie_and_rank_by_lower_id),
         cmocka_unit_test(exclusion_rules_hold),
+        cmocka_unit_test(rows_with_nan_or_infinity_are_skipped_by_cosine),
         cmocka_unit_test(quantised_matrix_ranks_as_its_dequantised_copy),
         cmocka_unit_test(errors_name_the_numbers),
         cmocka_unit_test(failed_allocations_are_reported_and_leak_nothing),

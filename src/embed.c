@@ -646,6 +646,8 @@ static int search(tv_embed *e, const double *q, const struct tv_search_options *
         return tv_error_set(err, TV_ERR_USAGE, "unknown metric %d", (int)opt->metric);
     if (opt->n_exclude && !opt->exclude)
         return tv_error_set(err, TV_ERR_USAGE, "%zu ids to exclude but no array", opt->n_exclude);
+    if (opt->n_exclude > SIZE_MAX / sizeof(uint32_t) - n_extra)
+        return tv_error_set(err, TV_ERR_USAGE, "%zu ids to exclude: too many", opt->n_exclude);
 
     qf = tv_malloc(e->dim * sizeof *qf);
     row = tv_malloc(e->dim * sizeof *row);

@@ -4,10 +4,10 @@
  *
  * Two sets: portable C, with the reassociation spelled out as sixteen partial sums
  * in GCC's generic vectors (no -ffast-math anywhere), and AVX2 + FMA + F16C
- * intrinsics chosen at run time with __builtin_cpu_supports and CPUID. The AVX2 set reads F32, F16, BF16 and Q8_0 rows straight
- * from the mapping (dequantisation fused with the dot product), so those dtypes never
- * pass through a staging buffer. The search is bound by memory bandwidth; the
- * kernels only have to keep up with it.
+ * intrinsics chosen at run time with __builtin_cpu_supports and CPUID. The AVX2 set
+ * reads F32, F16, BF16 and Q8_0 rows straight from the mapping (dequantisation fused
+ * with the dot product), so those dtypes never pass through a staging buffer. The
+ * search is bound by memory bandwidth; the kernels only have to keep up with it.
  */
 #include <math.h>
 #include <string.h>
@@ -235,7 +235,8 @@ DEFINE_ROW_DOT(row_dot_bf16_avx2, 2, load8_bf16, load1_bf16)
  */
 TV_AVX2 static inline __m256 load8_i8(const uint8_t *p)
 {
-    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p)));
+    return _mm256_cvtepi32_ps(
+        _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p)));
 }
 
 TV_AVX2 static inline void row_dot_q8_0_avx2(const uint8_t *p, const float *q, size_t dim,

@@ -23,6 +23,8 @@
 
 #define STORIES "gguf/weights/stories260K.gguf"
 #define TINY_LLAMA "gguf/weights/llama-2-tiny-random.gguf"
+#define GPT2_FOLDER "safetensors/tiny-llm-cicd-gpt2-vocab50257"
+#define HAMLET "wordvec/word2vec-npm-hamlet-vectors.txt"
 #define TOLERANCE 1e-5
 
 /* ---- the reference ------------------------------------------------------------------ */
@@ -456,7 +458,8 @@ static void lookup_and_mean_return_the_stored_values(void **state)
 /* Every thread count, kernel set and block size gives bit-identical results. */
 static void check_invariance(tv_embed *e, const uint32_t *query, size_t n_query)
 {
-    const struct tv_embed_kernels *kernels[] = {tv_embed_kernels_best(), &tv_embed_kernels_portable};
+    const struct tv_embed_kernels *kernels[] = {tv_embed_kernels_best(),
+                                                &tv_embed_kernels_portable};
     const unsigned threads[] = {1, 2, 3, 7};
     const size_t blocks[] = {0, 1, 7, 1000};
     for (size_t mi = 0; mi < TV_ARRAY_SIZE(metrics); mi++) {
@@ -728,15 +731,18 @@ static void quantised_matrix_ranks_as_its_dequantised_copy(void **state)
                 size_t na, nb;
                 tv_error err = {0};
                 for (size_t len = 1; len <= 2; len++) {
-                    assert_int_equal(tv_embed_nearest_mean(eq, queries[qi], len, &opt, a, &na, &err), 0);
-                    assert_int_equal(tv_embed_nearest_mean(ec, queries[qi], len, &opt, b, &nb, &err), 0);
+                    assert_int_equal(
+                        tv_embed_nearest_mean(eq, queries[qi], len, &opt, a, &na, &err), 0);
+                    assert_int_equal(
+                        tv_embed_nearest_mean(ec, queries[qi], len, &opt, b, &nb, &err), 0);
                     char what[96];
                     snprintf(what, sizeof what, "%s against its F32 copy, %s",
                              tv_dtype_name(cases[c].dtype), tv_metric_name(metrics[mi]));
                     assert_identical(a, na, b, nb, what);
                     ref_mean(&r, queries[qi], len, q);
-                    assert_same_neighbors(want, ref_nearest(&r, q, metrics[mi], queries[qi], len, 25, want),
-                                          a, na, what);
+                    assert_same_neighbors(
+                        want, ref_nearest(&r, q, metrics[mi], queries[qi], len, 25, want), a, na,
+                        what);
                 }
             }
         free(q);
@@ -893,7 +899,7 @@ static void failed_allocations_are_reported_and_leak_nothing(void **state)
     tv_model_free(m);
 }
 
-/* ---- the commands ------------------------------------------------------------------------------ */
+/* ---- the commands ------------------------------------------------------------------------- */
 
 static void assert_contains(const char *haystack, const char *needle)
 {
@@ -935,20 +941,23 @@ static void cli_similar_prints_the_library_results(void **state)
         const cJSON *r = cJSON_GetArrayItem(results, i);
         assert_int_equal(cJSON_GetObjectItemCaseSensitive(r, "rank")->valuedouble, i + 1);
         assert_int_equal(cJSON_GetObjectItemCaseSensitive(r, "id")->valuedouble, want[i].id);
-        assert_true(fabs(cJSON_GetObjectItemCaseSensitive(r, "score")->valuedouble - want[i].score) < 1e-8);
+        assert_true(
+            fabs(cJSON_GetObjectItemCaseSensitive(r, "score")->valuedouble - want[i].score) < 1e-8);
         const struct tv_token *t = tv_vocab_token(m, want[i].id);
         assert_string_equal(cJSON_GetObjectItemCaseSensitive(r, "token")->valuestring, t->text);
     }
     const cJSON *query = cJSON_GetObjectItemCaseSensitive(doc, "query");
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(query, "kind")->valuestring, "token");
-    assert_int_equal(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(query, "ids"), 0)->valuedouble, 300);
+    assert_int_equal(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(query, "ids"), 0)->valuedouble, 300);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(doc, "metric")->valuestring, "cosine");
     cJSON_Delete(doc);
     tv_free(out);
     tv_free(err);
 
     /* the text table: the query, then rank, id, token, score */
-    assert_int_equal(run_cli(&out, &err, "similar", path, "▁ha", "-k", "3", "--threads", "2", NULL), 0);
+    assert_int_equal(run_cli(&out, &err, "similar", path, "▁ha", "-k", "3", "--threads", "2", NULL),
+                     0);
     assert_contains(out, "nearest to \"▁ha\" (300 \"▁ha\")");
     assert_contains(out, "rank");
     char line[128];
@@ -971,8 +980,9 @@ static void cli_similar_prints_the_library_results(void **state)
     results = cJSON_GetObjectItemCaseSensitive(doc, "results");
     assert_int_equal(cJSON_GetArraySize(results), 10);
     for (int i = 0; i < 10; i++)
-        assert_int_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(results, i), "id")->valuedouble,
-                         want10[i].id);
+        assert_int_equal(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(results, i), "id")->valuedouble,
+            want10[i].id);
     cJSON_Delete(doc);
     tv_free(out);
     tv_free(err);
@@ -988,11 +998,15 @@ static void cli_analogy_and_distance_print_the_library_results(void **state)
     tv_embed *e = embed_or_fail(m);
     tv_error terr = {0};
     char *out = NULL, *err = NULL;
-    assert_int_equal(run_cli(&out, &err, "analogy", path, " he", " she", " him", "-k", "4", "--json", NULL), 1);
-    assert_contains(err, "\" him\" is not a token");
+    /* " him" is no token of this 512-token vocabulary: an error whether or not its
+       tokenizer can split it (analogy takes one token each) */
+    assert_int_equal(
+        run_cli(&out, &err, "analogy", path, " he", " she", " him", "-k", "4", "--json", NULL), 1);
+    assert_contains(err, "\" him\" is ");
     tv_free(out);
     tv_free(err);
-    assert_int_equal(run_cli(&out, &err, "analogy", path, "▁he", "▁she", "▁was", "-k", "4", "--json", NULL), 0);
+    assert_int_equal(
+        run_cli(&out, &err, "analogy", path, "▁he", "▁she", "▁was", "-k", "4", "--json", NULL), 0);
     cJSON *doc = parse_json_or_fail(out);
     uint32_t he, she, was;
     assert_int_equal(tv_vocab_find(m, "▁he", strlen("▁he"), &he), 0);
@@ -1007,14 +1021,16 @@ static void cli_analogy_and_distance_print_the_library_results(void **state)
     const cJSON *results = cJSON_GetObjectItemCaseSensitive(doc, "results");
     assert_int_equal(cJSON_GetArraySize(results), 4);
     for (int i = 0; i < 4; i++)
-        assert_int_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(results, i), "id")->valuedouble,
-                         want[i].id);
+        assert_int_equal(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(results, i), "id")->valuedouble,
+            want[i].id);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(doc, "method")->valuestring, "3CosAdd");
     cJSON_Delete(doc);
     tv_free(out);
     tv_free(err);
 
-    assert_int_equal(run_cli(&out, &err, "analogy", path, "▁he", "▁she", "▁was", "-k", "4", NULL), 0);
+    assert_int_equal(run_cli(&out, &err, "analogy", path, "▁he", "▁she", "▁was", "-k", "4", NULL),
+                     0);
     assert_contains(out, "\"▁he\" is to");
     assert_contains(out, "3CosAdd");
     tv_free(out);
@@ -1024,7 +1040,8 @@ static void cli_analogy_and_distance_print_the_library_results(void **state)
     doc = parse_json_or_fail(out);
     struct tv_similarity s;
     assert_int_equal(tv_embed_compare(e, &he, 1, &she, 1, &s, &terr), 0);
-    assert_true(fabs(cJSON_GetObjectItemCaseSensitive(doc, "cosine")->valuedouble - s.cosine) < 1e-8);
+    assert_true(fabs(cJSON_GetObjectItemCaseSensitive(doc, "cosine")->valuedouble - s.cosine) <
+                1e-8);
     assert_true(fabs(cJSON_GetObjectItemCaseSensitive(doc, "l2")->valuedouble - s.l2) < 1e-8);
     assert_true(fabs(cJSON_GetObjectItemCaseSensitive(doc, "dot")->valuedouble - s.dot) < 1e-7);
     cJSON_Delete(doc);
@@ -1063,7 +1080,8 @@ static float *parse_npy(const char *path, uint64_t rows, uint64_t cols)
     float *data = malloc(rows * cols * sizeof *data);
     for (uint64_t i = 0; i < rows * cols; i++) {
         const uint8_t *p = buf + 10 + header_len + 4 * i;
-        uint32_t bits = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        uint32_t bits =
+            (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
         memcpy(&data[i], &bits, 4);
     }
     tv_free(buf);
@@ -1093,7 +1111,8 @@ static void cli_embed_writes_npy_that_parses_back(void **state)
     snprintf(npy, sizeof npy, "%s/rows.npy", dir);
     snprintf(mean_npy, sizeof mean_npy, "%s/mean.npy", dir);
     char *out = NULL, *err = NULL;
-    assert_int_equal(run_cli(&out, &err, "embed", path, "--ids", "13", "6989", "31999", "--npy", npy, NULL), 0);
+    assert_int_equal(
+        run_cli(&out, &err, "embed", path, "--ids", "13", "6989", "31999", "--npy", npy, NULL), 0);
     assert_contains(out, "--ids -> 3 tokens: 13 ");
     assert_contains(out, "(8 dims; --full for all)");
     assert_contains(out, "wrote ");
@@ -1115,11 +1134,13 @@ static void cli_embed_writes_npy_that_parses_back(void **state)
     tv_free(err);
     got = parse_npy(npy, 3, 8);
     free(got);
-    assert_int_equal(run_cli(&out, &err, "embed", path, "--ids", "13", "6989", "31999", "--pool", "mean",
-                             "--npy", mean_npy, "--json", NULL), 0);
+    assert_int_equal(run_cli(&out, &err, "embed", path, "--ids", "13", "6989", "31999", "--pool",
+                             "mean", "--npy", mean_npy, "--json", NULL),
+                     0);
     cJSON *doc = parse_json_or_fail(out);
     assert_int_equal(tv_embed_mean(e, ids, 3, mean, &terr), 0);
-    const cJSON *values = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "mean"), "values");
+    const cJSON *values =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "mean"), "values");
     assert_int_equal(cJSON_GetArraySize(values), 8);
     for (int j = 0; j < 8; j++)
         assert_true((float)cJSON_GetArrayItem(values, j)->valuedouble == mean[j]);
@@ -1159,7 +1180,8 @@ static void cli_embed_npy_loads_in_numpy(void **state)
     char npy[512], raw[512], cmd[2048];
     snprintf(npy, sizeof npy, "%s/rows.npy", dir);
     snprintf(raw, sizeof raw, "%s/rows.f32", dir);
-    assert_int_equal(run_cli(NULL, NULL, "embed", path, "--ids", "0", "300", "511", "--npy", npy, NULL), 0);
+    assert_int_equal(
+        run_cli(NULL, NULL, "embed", path, "--ids", "0", "300", "511", "--npy", npy, NULL), 0);
     tv_model *m = open_real(STORIES);
     tv_embed *e = embed_or_fail(m);
     const uint32_t ids[] = {0, 300, 511};
@@ -1170,11 +1192,13 @@ static void cli_embed_npy_loads_in_numpy(void **state)
     assert_non_null(f);
     assert_int_equal(fwrite(want, sizeof want, 1, f), 1);
     fclose(f);
-    snprintf(cmd, sizeof cmd,
-             "%s -c \"import numpy as np, sys; a = np.load(sys.argv[1]); "
-             "b = np.fromfile(sys.argv[2], dtype='<f4').reshape(3, 64); "
-             "sys.exit(0 if a.dtype == np.float32 and a.shape == (3, 64) and (a == b).all() else 1)\" "
-             "'%s' '%s'", python, npy, raw);
+    snprintf(
+        cmd, sizeof cmd,
+        "%s -c \"import numpy as np, sys; a = np.load(sys.argv[1]); "
+        "b = np.fromfile(sys.argv[2], dtype='<f4').reshape(3, 64); "
+        "sys.exit(0 if a.dtype == np.float32 and a.shape == (3, 64) and (a == b).all() else 1)\" "
+        "'%s' '%s'",
+        python, npy, raw);
     assert_int_equal(system(cmd), 0);
     tv_embed_free(e);
     tv_model_free(m);
@@ -1293,13 +1317,17 @@ static void cli_errors_exit_1_and_usage_errors_exit_2(void **state)
     /* real_fixture returns a static buffer: keep copies */
     char *stories = tv_strdup(real_fixture(STORIES));
     char *vocab_only = tv_strdup(real_fixture("gguf/vocab/ggml-vocab-gpt-2.gguf"));
+    char *words = tv_strdup(real_fixture(HAMLET));
+    char *gpt2 = tv_strdup(real_fixture(GPT2_FOLDER));
     const struct {
         const char *args[8];
         int rc;
         const char *message;
     } cases[] = {
-        {{"similar", stories, "nosuchtoken"}, 1, "\"nosuchtoken\" is not a token of"},
-        {{"similar", stories, "nosuchtoken"}, 1, "(512 tokens)"},
+        {{"similar", words, "nosuchword"}, 1, "\"nosuchword\" is not a word of"},
+        {{"similar", words, "nosuchword"}, 1, "(2631 words)"},
+        {{"analogy", gpt2, "new york", " king", " queen"}, 1, "\"new york\" is 3 tokens (3605 "},
+        {{"similar", gpt2, " "}, 0, "nearest to \" \" (220 \"Ġ\")"},
         {{"similar", stories, ""}, 1, "the text is empty"},
         {{"embed", stories, ""}, 1, "the text is empty"},
         {{"similar", vocab_only, "hello"}, 1, "no token embedding"},
@@ -1321,10 +1349,14 @@ static void cli_errors_exit_1_and_usage_errors_exit_2(void **state)
         char *out = NULL, *err = NULL;
         int rc = run_cli(&out, &err, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], NULL);
         if (rc != cases[i].rc)
-            fail_msg("case %zu (%s %s): exit %d, expected %d; stderr: %s", i, a[0], a[2] ? a[2] : "",
-                     rc, cases[i].rc, err);
-        assert_contains(err, "tokvec: ");
-        assert_contains(err, cases[i].message);
+            fail_msg("case %zu (%s %s): exit %d, expected %d; stderr: %s", i, a[0],
+                     a[2] ? a[2] : "", rc, cases[i].rc, err);
+        if (cases[i].rc) {
+            assert_contains(err, "tokvec: ");
+            assert_contains(err, cases[i].message);
+        } else {
+            assert_contains(out, cases[i].message);
+        }
         tv_free(out);
         tv_free(err);
     }
@@ -1337,6 +1369,87 @@ static void cli_errors_exit_1_and_usage_errors_exit_2(void **state)
     }
     tv_free(stories);
     tv_free(vocab_only);
+    tv_free(words);
+    tv_free(gpt2);
+}
+
+/* Texts go through the model's tokenizer (tokenizer.json here): embed as `encode`
+   does, similar and distance with the mean of several tokens. */
+static void cli_text_queries_use_the_tokenizer(void **state)
+{
+    (void)state;
+    char *folder = tv_strdup(real_fixture(GPT2_FOLDER));
+    tv_model *m = open_real(GPT2_FOLDER);
+    tv_embed *e = embed_or_fail(m);
+    tv_error terr = {0};
+    char *out = NULL, *err = NULL;
+    /* the first line of expected/gpt2.mixed.ids, from Hugging Face tokenizers */
+    const uint32_t hello[] = {15496, 11, 703, 389, 345, 30};
+    assert_int_equal(run_cli(&out, &err, "embed", folder, "Hello, how are you?", "--json", NULL), 0);
+    cJSON *doc = parse_json_or_fail(out);
+    const cJSON *query = cJSON_GetObjectItemCaseSensitive(doc, "query");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(query, "kind")->valuestring, "text");
+    const cJSON *vectors = cJSON_GetObjectItemCaseSensitive(doc, "vectors");
+    assert_int_equal(cJSON_GetArraySize(vectors), 6);
+    float row[16];
+    for (int i = 0; i < 6; i++) {
+        const cJSON *v = cJSON_GetArrayItem(vectors, i);
+        assert_int_equal(cJSON_GetObjectItemCaseSensitive(v, "id")->valuedouble, hello[i]);
+        assert_int_equal(tv_embed_lookup(e, &hello[i], 1, row, &terr), 0);
+        const cJSON *values = cJSON_GetObjectItemCaseSensitive(v, "values");
+        for (int j = 0; j < 16; j++)
+            assert_true((float)cJSON_GetArrayItem(values, j)->valuedouble == row[j]);
+    }
+    cJSON_Delete(doc);
+    tv_free(out);
+    tv_free(err);
+
+    /* a text of two tokens: their mean, both left out, said so in the output */
+    assert_int_equal(run_cli(&out, &err, "similar", folder, "Hello world", "-k", "4", NULL), 0);
+    assert_contains(out, "nearest to the mean of the 2 tokens of \"Hello world\": 15496 "
+                         "\"Hello\", 995 \"Ġworld\"");
+    tv_free(out);
+    tv_free(err);
+    assert_int_equal(run_cli(&out, &err, "similar", folder, "Hello world", "-k", "4", "--json",
+                             NULL), 0);
+    doc = parse_json_or_fail(out);
+    const uint32_t ids[] = {15496, 995};
+    struct tv_search_options opt;
+    tv_search_options_init(&opt);
+    opt.k = 4;
+    struct tv_neighbor want[4];
+    size_t n;
+    assert_int_equal(tv_embed_nearest_mean(e, ids, 2, &opt, want, &n, &terr), 0);
+    const cJSON *results = cJSON_GetObjectItemCaseSensitive(doc, "results");
+    assert_int_equal(cJSON_GetArraySize(results), 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(results, i), "id")->valuedouble,
+            want[i].id);
+    cJSON_Delete(doc);
+    tv_free(out);
+    tv_free(err);
+
+    /* " king" is one token, "Ġking", as the tokenizer also says */
+    assert_int_equal(run_cli(&out, &err, "distance", folder, " king", "Hello world", "--json",
+                             NULL), 0);
+    doc = parse_json_or_fail(out);
+    uint32_t king;
+    assert_int_equal(tv_vocab_find(m, "Ġking", strlen("Ġking"), &king), 0);
+    struct tv_similarity sim;
+    assert_int_equal(tv_embed_compare(e, &king, 1, ids, 2, &sim, &terr), 0);
+    assert_int_equal(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+                               cJSON_GetObjectItemCaseSensitive(doc, "x"), "ids"), 0)->valuedouble,
+        king);
+    assert_true(fabs(cJSON_GetObjectItemCaseSensitive(doc, "cosine")->valuedouble - sim.cosine) <
+                1e-8);
+    cJSON_Delete(doc);
+    tv_free(out);
+    tv_free(err);
+    tv_embed_free(e);
+    tv_model_free(m);
+    tv_free(folder);
 }
 
 int main(void)
@@ -1362,6 +1475,7 @@ int main(void)
         cmocka_unit_test(cli_embed_npy_loads_in_numpy),
         cmocka_unit_test(cli_similar_reads_vector_files_and_refuses_bad_ones),
         cmocka_unit_test(cli_errors_exit_1_and_usage_errors_exit_2),
+        cmocka_unit_test(cli_text_queries_use_the_tokenizer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

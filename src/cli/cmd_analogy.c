@@ -89,7 +89,7 @@ int cmd_analogy(int argc, char **argv)
         return rc;
     for (int i = 0; i < 3; i++) {
         rc = ids ? embed_query_ids(&ctx, argv[0], argv + optind + 1 + i, 1, &q[i])
-                 : embed_query_text(&ctx, argv[0], argv[optind + 1 + i], &q[i]);
+                 : embed_query_text(&ctx, argv[0], argv[optind + 1 + i], QUERY_ONE_TOKEN, &q[i]);
         if (rc != CLI_OK)
             goto out;
     }

@@ -145,7 +145,7 @@ int cmd_embed(int argc, char **argv)
     if ((rc = embed_open(&ctx, argv[optind], &open)) != CLI_OK)
         return rc;
     rc = ids ? embed_query_ids(&ctx, argv[0], argv + optind + 1, n_args - 1, &q)
-             : embed_query_text(&ctx, argv[0], argv[optind + 1], &q);
+             : embed_query_text(&ctx, argv[0], argv[optind + 1], QUERY_TOKENIZE_FIRST, &q);
     if (rc != CLI_OK)
         goto out;
     rc = CLI_FAIL;

@@ -121,7 +121,7 @@ int cmd_similar(int argc, char **argv)
         }
     } else {
         int qrc = ids ? embed_query_ids(&ctx, argv[0], argv + optind + 1, n_args - 1, &q)
-                      : embed_query_text(&ctx, argv[0], argv[optind + 1], &q);
+                      : embed_query_text(&ctx, argv[0], argv[optind + 1], 0, &q);
         if (qrc != CLI_OK) {
             rc = qrc;
             goto out;
@@ -173,7 +173,8 @@ int cmd_similar(int argc, char **argv)
         struct cli_buf b;
         cli_buf_init(&b);
         if (vector_path)
-            cli_buf_printf(&b, "the vector in %s", cli_escaped(vector_path, strlen(vector_path), 0, 0));
+            cli_buf_printf(&b, "the vector in %s",
+                           cli_escaped(vector_path, strlen(vector_path), 0, 0));
         else
             embed_query_display(&b, &ctx, &q);
         printf("nearest to %s\nby %s among %llu rows of '%s' (%s, %zu dims)%s:\n", b.ptr,

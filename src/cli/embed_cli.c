@@ -39,6 +39,8 @@ int embed_open(struct embed_ctx *c, const char *path, const struct tv_open_optio
 
 void embed_close(struct embed_ctx *c)
 {
+    tv_tokenizer_free(c->tok);
+    c->tok = NULL;
     tv_embed_free(c->e);
     tv_model_free(c->m);
     c->e = NULL;
@@ -94,7 +96,69 @@ static bool respell(const tv_model *m, const char *text, size_t len, struct cli_
     return true;
 }
 
-int embed_query_text(struct embed_ctx *c, const char *cmd, const char *text,
+static tv_tokenizer *ctx_tokenizer(struct embed_ctx *c)
+{
+    if (!c->tok_tried) {
+        c->tok_tried = true;
+        c->tok = tv_tokenizer_new(c->m, &c->tok_err);
+        if (!c->tok && !c->tok_err.message[0])
+            snprintf(c->tok_err.message, sizeof c->tok_err.message, "%s",
+                     tv_status_name(c->tok_err.code));
+    }
+    return c->tok;
+}
+
+/* The one token the text is, exactly or respelled. Returns 1 and sets *id, or 0. */
+static int single_token(const struct embed_ctx *c, const char *text, size_t len, uint32_t *id)
+{
+    if (tv_vocab_find(c->m, text, len, id) == 0)
+        return 1;
+    struct cli_buf b;
+    cli_buf_init(&b);
+    int found =
+        respell(c->m, text, len, &b) && !b.oom && tv_vocab_find(c->m, b.ptr, b.len, id) == 0;
+    cli_buf_release(&b);
+    return found;
+}
+
+/* The text's tokens from the tokenizer into q. Returns CLI_OK or CLI_FAIL (reported). */
+static int tokenize(struct embed_ctx *c, const char *cmd, struct embed_query *q)
+{
+    tv_tokenizer *tok = ctx_tokenizer(c);
+    if (!tok) {
+        cli_error("%s: \"%s\" is not a token of %s (%zu tokens), and the text cannot be "
+                  "tokenised: %s", cmd, cli_escaped(q->text, q->len, CLI_ESCAPE_QUOTE, 80),
+                  c->path, tv_vocab_size(c->m), c->tok_err.message);
+        return CLI_FAIL;
+    }
+    struct tv_ids ids;
+    tv_ids_init(&ids);
+    tv_error err = {0};
+    int rc = CLI_FAIL;
+    if (tv_encode(tok, q->text, q->len, 0, &ids, &err) < 0) {
+        cli_error("%s: %s", cmd, err.message);
+        goto out;
+    }
+    if (ids.n == 0) {
+        cli_error("%s: \"%s\" has no tokens: there is nothing to look up", cmd,
+                  cli_escaped(q->text, q->len, CLI_ESCAPE_QUOTE, 80));
+        goto out;
+    }
+    q->ids = tv_malloc(ids.n * sizeof *q->ids);
+    if (!q->ids) {
+        cli_error("out of memory");
+        goto out;
+    }
+    memcpy(q->ids, ids.ids, ids.n * sizeof *q->ids);
+    q->n = ids.n;
+    q->kind = ids.n == 1 ? QUERY_TOKEN : QUERY_TEXT;
+    rc = CLI_OK;
+out:
+    tv_ids_release(&ids);
+    return rc;
+}
+
+int embed_query_text(struct embed_ctx *c, const char *cmd, const char *text, unsigned flags,
                      struct embed_query *q)
 {
     memset(q, 0, sizeof *q);
@@ -111,43 +175,48 @@ int embed_query_text(struct embed_ctx *c, const char *cmd, const char *text,
         return CLI_FAIL;
     }
     uint32_t id;
-    int found = tv_vocab_find(c->m, text, q->len, &id) == 0;
-    bool words = tv_vocab_kind(c->m) == TV_TOKENIZER_NONE;
-    if (!found && !words) {
-        struct cli_buf b;
-        cli_buf_init(&b);
-        if (respell(c->m, text, q->len, &b) && !b.oom)
-            found = tv_vocab_find(c->m, b.ptr, b.len, &id) == 0;
-        cli_buf_release(&b);
-    }
-    if (!found) {
-        /* The tokenizer (tv_encode) is not part of the library yet: a text of several
-           tokens cannot be split here. */
-        if (words)
+    if (tv_vocab_kind(c->m) == TV_TOKENIZER_NONE) {
+        /* word vectors: a query is a whole word, never tokenised */
+        if (tv_vocab_find(c->m, text, q->len, &id) < 0) {
             cli_error("%s: \"%s\" is not a word of %s (%zu word%s)", cmd,
                       cli_escaped(text, q->len, CLI_ESCAPE_QUOTE, 80), c->path, n_vocab,
                       n_vocab == 1 ? "" : "s");
-        else
-            cli_error("%s: \"%s\" is not a token of %s (%zu tokens); a text of several tokens "
-                      "needs the tokenizer, which this build does not have yet: give the ids "
-                      "with --ids", cmd, cli_escaped(text, q->len, CLI_ESCAPE_QUOTE, 80),
-                      c->path, n_vocab);
-        return CLI_FAIL;
+            return CLI_FAIL;
+        }
+    } else if (((flags & QUERY_TOKENIZE_FIRST) && ctx_tokenizer(c)) ||
+               !single_token(c, text, q->len, &id)) {
+        /* (without a tokenizer, embed too takes a text that is one token) */
+        int rc = tokenize(c, cmd, q);
+        if (rc != CLI_OK)
+            return rc;
+        id = q->ids[0];
     }
-    if (id >= tv_embed_rows(c->e)) {
-        cli_error("%s: \"%s\" is token %u, but embedding '%s' has only %llu rows", cmd,
-                  cli_escaped(text, q->len, CLI_ESCAPE_QUOTE, 80), id, tv_embed_tensor(c->e)->name,
-                  (unsigned long long)tv_embed_rows(c->e));
-        return CLI_FAIL;
-    }
-    q->ids = tv_malloc(sizeof *q->ids);
     if (!q->ids) {
-        cli_error("out of memory");
+        q->ids = tv_malloc(sizeof *q->ids);
+        if (!q->ids) {
+            cli_error("out of memory");
+            return CLI_FAIL;
+        }
+        q->ids[0] = id;
+        q->n = 1;
+        q->kind = QUERY_TOKEN;
+    }
+    if ((flags & QUERY_ONE_TOKEN) && q->n != 1) {
+        struct cli_buf b;
+        cli_buf_init(&b);
+        embed_ids_display(&b, c->m, q->ids, q->n);
+        cli_error("%s: \"%s\" is %zu tokens (%s); each must be one token", cmd,
+                  cli_escaped(text, q->len, CLI_ESCAPE_QUOTE, 80), q->n, b.ptr);
+        cli_buf_release(&b);
         return CLI_FAIL;
     }
-    q->ids[0] = id;
-    q->n = 1;
-    q->kind = QUERY_TOKEN;
+    for (size_t i = 0; i < q->n; i++)
+        if (q->ids[i] >= tv_embed_rows(c->e)) {
+            cli_error("%s: \"%s\" has token %u, but embedding '%s' has only %llu rows", cmd,
+                      cli_escaped(text, q->len, CLI_ESCAPE_QUOTE, 80), q->ids[i],
+                      tv_embed_tensor(c->e)->name, (unsigned long long)tv_embed_rows(c->e));
+            return CLI_FAIL;
+        }
     return CLI_OK;
 }
 
@@ -377,7 +446,8 @@ cJSON *embed_json_neighbors(const tv_model *m, const struct tv_neighbor *nb, siz
         cJSON *o = cJSON_CreateObject();
         ok = o && cJSON_AddItemToArray(arr, o);
         ok = ok && cJSON_AddNumberToObject(o, "rank", (double)(i + 1)) &&
-             cJSON_AddNumberToObject(o, "id", nb[i].id) && embed_json_add_token(o, m, nb[i].id) == 0 &&
+             cJSON_AddNumberToObject(o, "id", nb[i].id) &&
+             embed_json_add_token(o, m, nb[i].id) == 0 &&
              cJSON_AddNumberToObject(o, "score", embed_round9(nb[i].score));
     }
     if (!ok) {

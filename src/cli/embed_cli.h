@@ -12,12 +12,16 @@
 
 #include "cli.h"
 #include "tokvec/embed.h"
+#include "tokvec/tokenizer.h"
 
 /* A model opened for the embedding commands. */
 struct embed_ctx {
     const char *path;
     tv_model *m;
     tv_embed *e;
+    tv_tokenizer *tok;      /* built on first need */
+    bool tok_tried;
+    tv_error tok_err;       /* why it could not be built */
 };
 
 /* Opens path and binds its embedding. Returns CLI_OK, or CLI_FAIL (reported). */
@@ -38,15 +42,28 @@ struct embed_query {
     size_t n;
 };
 
+/* How embed_query_text reads a text. */
+enum {
+    /* Tokenise the text as `tokvec encode` does (embed); without it a text that is one
+       token, exactly or in the vocabulary's spelling, is that token (the queries of
+       similar, analogy and distance), and only other texts are tokenised. */
+    QUERY_TOKENIZE_FIRST = 1u << 0,
+    /* The text must be one token (analogy). */
+    QUERY_ONE_TOKEN = 1u << 1
+};
+
 /*
- * Resolves a text to ids: the token whose bytes are exactly the text; for word-vector
- * files (no tokenizer) only that. Otherwise the token the text spells in the
- * vocabulary's alphabet (a leading space as GPT-2's "Ġ" or SentencePiece's "▁").
- * Texts of several tokens need the tokenizer, which is not built in yet: that is an
- * error saying so. Returns CLI_OK, or CLI_FAIL (reported: an empty text, a text that is
- * no token) naming what was given and the vocabulary size.
+ * Resolves a text to ids. For word-vector files (no tokenizer) the text is one word,
+ * looked up as is. Otherwise, unless QUERY_TOKENIZE_FIRST: the token whose bytes are
+ * exactly the text, else the token the text spells in the vocabulary's alphabet (a
+ * leading space as GPT-2's "Ġ" or SentencePiece's "▁"), else the text's tokens from the
+ * model's tokenizer (tv_encode, no special tokens added): one token is QUERY_TOKEN,
+ * several QUERY_TEXT (their mean). With QUERY_TOKENIZE_FIRST the tokenizer comes first;
+ * when the model's tokenizer cannot be built, the one-token lookups are still tried. Returns CLI_OK, or CLI_FAIL (reported: an empty
+ * text, a text without tokens, a word or token that does not exist, a tokenizer that
+ * cannot be built) naming what was given and the vocabulary size.
  */
-int embed_query_text(struct embed_ctx *c, const char *cmd, const char *text,
+int embed_query_text(struct embed_ctx *c, const char *cmd, const char *text, unsigned flags,
                      struct embed_query *q);
 /* Parses ids (decimal, each below the embedding's row count). Returns CLI_OK, CLI_USAGE
    for a malformed id, CLI_FAIL for an id without a row (reported). */

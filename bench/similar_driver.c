@@ -97,7 +97,9 @@ static int gen(const char *dtype_name, const char *path, uint64_t rows, uint64_t
             state ^= state >> 12;
             state ^= state << 25;
             state ^= state >> 27;
-            values[i] = (float)((double)((state * 0x2545F4914F6CDD1Dull) >> 11) / (double)(1ull << 52) - 1.0);
+            values[i] =
+                (float)((double)((state * 0x2545F4914F6CDD1Dull) >> 11) / (double)(1ull << 52) -
+                        1.0);
         }
         if (tv_dtype_from_f32(dtype, values, n * dim, bytes, &err) < 0) {
             fprintf(stderr, "gen: %s\n", err.message);
@@ -111,9 +113,10 @@ static int gen(const char *dtype_name, const char *path, uint64_t rows, uint64_t
         perror(path);
         return 1;
     }
-    printf("{\"path\": \"%s\", \"dtype\": \"%s\", \"rows\": %llu, \"dim\": %llu, \"bytes\": %llu}\n",
-           path, dtype_name, (unsigned long long)rows, (unsigned long long)dim,
-           (unsigned long long)(rows * row_bytes));
+    printf(
+        "{\"path\": \"%s\", \"dtype\": \"%s\", \"rows\": %llu, \"dim\": %llu, \"bytes\": %llu}\n",
+        path, dtype_name, (unsigned long long)rows, (unsigned long long)dim,
+        (unsigned long long)(rows * row_bytes));
     return 0;
 }
 
@@ -138,7 +141,8 @@ static int query(const char *path, size_t k, unsigned threads, int runs, const c
     size_t n;
     uint32_t id = 7;
     t0 = now_ms();
-    if (tv_embed_nearest_mean(e, &id, 1, &opt, nb, &n, &err) < 0) { /* warm-up: page faults, norms */
+    /* a warm-up search: page faults, the norm cache */
+    if (tv_embed_nearest_mean(e, &id, 1, &opt, nb, &n, &err) < 0) {
         fprintf(stderr, "query: %s\n", err.message);
         return 1;
     }

@@ -24,6 +24,7 @@
  * would be used, with an error naming the member. Expansion is capped per member
  * and per archive (src/limits.h, struct tv_unpack_limits).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <archive.h>
@@ -122,6 +123,7 @@ struct tv_archive {
     uint64_t held;              /* member bytes copied into memory so far */
     bool raw;                   /* a compressed single file: libarchive's raw format */
     bool compressed;            /* the whole archive goes through a decompressor */
+    size_t pos;                 /* where the reader's client stands in file */
     struct archive *reader;     /* a pass in progress */
     size_t next;                /* the member the reader's next header is */
     unsigned refs;
@@ -133,6 +135,50 @@ static void reader_close(tv_archive *ar)
         archive_read_free(ar->reader);
     ar->reader = NULL;
     ar->next = 0;
+}
+
+/*
+ * libarchive reads the mapping through these callbacks, a block at a time, rather
+ * than through archive_read_open_memory (which hands over the whole file as one
+ * block): the zip reader computes the CRC of every block it returns, so a stored
+ * member returned as one block would be read through in full just to take a view
+ * of it. With blocks of TV_ARCHIVE_BLOCK bytes it reads at most that much.
+ */
+#define TV_ARCHIVE_BLOCK (1u << 20)
+
+static la_ssize_t client_read(struct archive *a, void *ctx, const void **buf)
+{
+    (void)a;
+    tv_archive *ar = ctx;
+    size_t left = ar->file->len - ar->pos, n = left < TV_ARCHIVE_BLOCK ? left : TV_ARCHIVE_BLOCK;
+    *buf = ar->file->data + ar->pos;
+    ar->pos += n;
+    return (la_ssize_t)n;
+}
+
+static la_int64_t client_skip(struct archive *a, void *ctx, la_int64_t request)
+{
+    (void)a;
+    tv_archive *ar = ctx;
+    size_t left = ar->file->len - ar->pos;
+    size_t n = request <= 0 ? 0 : (uint64_t)request < left ? (size_t)request : left;
+    ar->pos += n;
+    return (la_int64_t)n;
+}
+
+static la_int64_t client_seek(struct archive *a, void *ctx, la_int64_t offset, int whence)
+{
+    (void)a;
+    tv_archive *ar = ctx;
+    la_int64_t base = whence == SEEK_SET ? 0
+                      : whence == SEEK_CUR ? (la_int64_t)ar->pos
+                                           : (la_int64_t)ar->file->len;
+    la_int64_t to = base + offset;
+    if (offset > (la_int64_t)ar->file->len || offset < -(la_int64_t)ar->file->len || to < 0 ||
+        to > (la_int64_t)ar->file->len)
+        return ARCHIVE_FATAL;
+    ar->pos = (size_t)to;
+    return to;
 }
 
 static int reader_open(tv_archive *ar, tv_error *err)
@@ -158,7 +204,12 @@ static int reader_open(tv_archive *ar, tv_error *err)
     archive_read_support_format_zip(a);
     if (ar->raw)
         archive_read_support_format_raw(a);
-    if (archive_read_open_memory(a, ar->file->data, ar->file->len) != ARCHIVE_OK) {
+    ar->pos = 0;
+    archive_read_set_read_callback(a, client_read);
+    archive_read_set_skip_callback(a, client_skip);
+    archive_read_set_seek_callback(a, client_seek);
+    archive_read_set_callback_data(a, ar);
+    if (archive_read_open1(a) != ARCHIVE_OK) {
         tv_error_set(err, TV_ERR_DATA, "%s: damaged archive: cannot read the first member's "
                      "header: %s", ar->file->name,
                      archive_error_string(a) ? archive_error_string(a) : "unknown format");
@@ -289,11 +340,12 @@ static int over_budget(const tv_archive *ar, const char *member, tv_error *err)
 {
     if (ar->by_ratio)
         return tv_error_set(err, TV_ERR_LIMIT,
-                            "%s: member '%.200s': the archive expands past %llu bytes, %llu "
-                            "times its own %zu bytes (the expansion ratio cap: "
+                            "%s: member '%.200s': the archive expands past %llu bytes (the "
+                            "expansion ratio cap: %llu times its own %zu bytes, at least %llu; "
                             "max_expand_ratio, --max-expand-ratio); a decompression bomb?",
                             ar->file->name, member, (unsigned long long)ar->budget,
-                            (unsigned long long)ar->lim.max_ratio, ar->file->len);
+                            (unsigned long long)ar->lim.max_ratio, ar->file->len,
+                            (unsigned long long)TV_UNPACK_RATIO_FLOOR);
     return tv_error_set(err, TV_ERR_LIMIT,
                         "%s: member '%.200s': the archive expands past %llu bytes, the cap "
                         "on decompressed bytes (max_unpacked_bytes, --max-unpacked-bytes); "
@@ -457,8 +509,8 @@ const char *tv_archive_name(const tv_archive *ar)
 
 /* ---- reading a member ------------------------------------------------------------------ */
 
-/* Positions the reader at the data of member idx. */
-static int seek_member(tv_archive *ar, size_t idx, tv_error *err)
+/* Positions the reader at the data of member idx; *sparse tells whether it has holes. */
+static int seek_member(tv_archive *ar, size_t idx, bool *sparse, tv_error *err)
 {
     if (!ar->reader || ar->next > idx) {
         if (reader_open(ar, err) < 0)
@@ -485,6 +537,7 @@ static int seek_member(tv_archive *ar, size_t idx, tv_error *err)
                      ar->members[idx].name);
         goto fail;
     }
+    *sparse = archive_entry_sparse_count(e) > 0;
     return 0;
 fail:
     reader_close(ar);
@@ -515,8 +568,10 @@ static int check_room(const tv_archive *ar, const struct member *mb, uint64_t si
     return 0;
 }
 
-/* Reads the data of member idx (the reader stands at it) into a blob called name. */
-static tv_blob *read_data(tv_archive *ar, size_t idx, const char *name, tv_error *err)
+/* Reads the data of member idx (the reader stands at it) into a blob called name.
+   sparse: the member has holes (a GNU or pax sparse file), so it is never a view. */
+static tv_blob *read_data(tv_archive *ar, size_t idx, bool sparse, const char *name,
+                          tv_error *err)
 {
     struct member *mb = &ar->members[idx];
     uint8_t *buf = NULL;
@@ -542,11 +597,14 @@ static tv_blob *read_data(tv_archive *ar, size_t idx, const char *name, tv_error
         }
         const uint8_t *p = block;
         const uint8_t *lo = ar->file->data, *hi = lo + ar->file->len;
-        if (first && off == 0 && mb->size_known && len == mb->size && len > 0 &&
-            !ar->compressed && p >= lo && p <= hi && len <= (size_t)(hi - p)) {
-            /* The whole member, in place: a view, no copy (and no CRC check, like a
-               plain file). The reader skips the rest when it moves on. */
-            return tv_blob_view(ar->file, p, len, name, err);
+        if (first && off == 0 && mb->size_known && mb->size > 0 && !sparse &&
+            !ar->compressed && p >= lo && p < hi && mb->size <= (uint64_t)(hi - p)) {
+            /* libarchive cannot write into the read-only mapping, so a block inside it
+               is the member's bytes untouched; a stored member's bytes are contiguous.
+               The whole member in place: a view, no copy and no CRC check (a plain file
+               has none either). The reader skips the rest when it moves on. */
+            ar->next = idx + 1;
+            return tv_blob_view(ar->file, p, (size_t)mb->size, name, err);
         }
         first = false;
         uint64_t upto;
@@ -660,9 +718,10 @@ static long find_member(const tv_archive *ar, const char *name, bool want_file, 
 
 static tv_blob *read_member_at(tv_archive *ar, size_t idx, const char *name, tv_error *err)
 {
-    if (seek_member(ar, idx, err) < 0)
+    bool sparse;
+    if (seek_member(ar, idx, &sparse, err) < 0)
         return NULL;
-    return read_data(ar, idx, name, err);
+    return read_data(ar, idx, sparse, name, err);
 }
 
 tv_blob *tv_archive_read(tv_archive *ar, const char *name, tv_error *err)

@@ -80,30 +80,31 @@ int tv_model_read_blob(tv_model *m, tv_blob *blob, const char *relative,
     return fmt->read(m, blob, err);
 }
 
+/* A whole file: a format, or a container (src/archive.c). A zip that a format
+   recognises outright (score >= 90) goes to that format, so that a reader of zip-based
+   files (PyTorch checkpoints) gets them before the archive layer does. */
 static int read_blob(tv_model *m, tv_blob *blob, const char *relative, tv_error *err)
 {
-    const struct tv_format *fmt = tv_format_detect(blob, err);
+    enum tv_container kind = tv_container_sniff(blob->data, blob->len);
+    int score = 0;
+    const struct tv_format *fmt = kind == TV_CONTAINER_ZIP
+                                      ? tv_format_detect_named(blob, blob->name, &score, NULL)
+                                      : NULL;
+    if (fmt && score >= 90)
+        return tv_model_read_blob(m, blob, relative, fmt, err);
+    if (kind != TV_CONTAINER_NONE)
+        return tv_model_read_container(m, blob, kind, relative, err);
+    fmt = tv_format_detect(blob, err);
     return fmt ? tv_model_read_blob(m, blob, relative, fmt, err) : -1;
 }
 
-/* A file on disk: a format, or a container (src/archive.c). A zip that a format
-   recognises outright (score >= 90) goes to that format, so that a reader of zip-based
-   files (PyTorch checkpoints) gets them before the archive layer does. */
 int tv_model_read_file(tv_model *m, const char *path, const char *display_name, tv_error *err)
 {
     tv_blob *blob = tv_blob_map_file(path, display_name ? display_name : path, err);
     if (!blob)
         return -1;
     const char *slash = strrchr(path, '/');
-    const char *relative = slash && slash[1] ? slash + 1 : path;
-    enum tv_container kind = tv_container_sniff(blob->data, blob->len);
-    int score = 0;
-    const struct tv_format *fmt = kind == TV_CONTAINER_ZIP
-                                      ? tv_format_detect_named(blob, blob->name, &score, NULL)
-                                      : NULL;
-    int rc = fmt && score >= 90           ? tv_model_read_blob(m, blob, relative, fmt, err)
-             : kind != TV_CONTAINER_NONE ? tv_model_read_container(m, blob, kind, relative, err)
-                                         : read_blob(m, blob, relative, err);
+    int rc = read_blob(m, blob, slash && slash[1] ? slash + 1 : path, err);
     tv_blob_unref(blob);
     return rc;
 }

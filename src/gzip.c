@@ -113,11 +113,12 @@ tv_blob *tv_gzip_inflate(const tv_blob *gz, const char *name,
             if (used > budget) {
                 if (by_ratio && !member_cap)
                     tv_error_set(err, TV_ERR_LIMIT,
-                                 "%s: expands past %llu bytes, %llu times its own %zu bytes "
-                                 "(the expansion ratio cap: max_expand_ratio, "
+                                 "%s: expands past %llu bytes (the expansion ratio cap: %llu "
+                                 "times its own %zu bytes, at least %llu; max_expand_ratio, "
                                  "--max-expand-ratio); a decompression bomb?", name,
                                  (unsigned long long)budget,
-                                 (unsigned long long)lim->max_ratio, gz->len);
+                                 (unsigned long long)lim->max_ratio, gz->len,
+                                 (unsigned long long)TV_UNPACK_RATIO_FLOOR);
                 else
                     tv_error_set(err, TV_ERR_LIMIT,
                                  "%s: expands past %llu bytes, the cap on %s (%s); a "

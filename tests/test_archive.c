@@ -626,6 +626,42 @@ static void unused_damaged_member_is_never_read(void **state)
     tv_free(dir);
 }
 
+/* tv_model_read_memory takes what tv_model_open takes: an archive in a buffer too. */
+static void memory_buffers_may_hold_archives_and_gz(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir();
+    size_t len, gz_len, tar_len;
+    uint8_t *gguf = read_file_or_fail(real_fixture("gguf/weights/stories260K.gguf"), &len);
+    const struct spec specs[] = {{.name = "m/stories260K.gguf", .data = gguf, .len = len}};
+    char *path = path_in(dir, "m.tar.gz");
+    write_archive(path, TAR_GZ, specs, 1);
+    uint8_t *tar = read_file_or_fail(path, &tar_len);
+    uint8_t *gz = gzip_bytes(gguf, len, 0, &gz_len);
+    tv_model *plain = tv_model_read_memory(gguf, len, "plain.gguf", NULL, NULL);
+    assert_non_null(plain);
+    tv_error err = {0};
+    tv_model *a = tv_model_read_memory(tar, tar_len, "buffer.tar.gz", NULL, &err);
+    tv_model *b = tv_model_read_memory(gz, gz_len, "buffer.gguf.gz", NULL, &err);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(tv_model_tensor_count(a), tv_model_tensor_count(plain));
+    assert_int_equal(tv_model_tensor_count(b), tv_model_tensor_count(plain));
+    const struct tv_tensor *e = tv_model_embedding(plain);
+    assert_memory_equal(tv_model_embedding(a)->data, e->data, e->n_bytes);
+    assert_memory_equal(tv_model_embedding(b)->data, e->data, e->n_bytes);
+    assert_string_equal(tv_model_embedding(a)->file, "buffer.tar.gz:m/stories260K.gguf");
+    tv_model_free(a);
+    tv_model_free(b);
+    tv_model_free(plain);
+    tv_free(gz);
+    tv_free(tar);
+    tv_free(gguf);
+    tv_free(path);
+    remove_tree(dir);
+    tv_free(dir);
+}
+
 /* ---- .gz files ------------------------------------------------------------------------------------ */
 
 static void gz_files_read_like_the_plain_files(void **state)
@@ -1127,6 +1163,7 @@ int main(void)
         cmocka_unit_test(archive_sharded_folder_reads_its_shards_from_the_archive),
         cmocka_unit_test(stored_members_are_views_and_compressed_ones_copies),
         cmocka_unit_test(unused_damaged_member_is_never_read),
+        cmocka_unit_test(memory_buffers_may_hold_archives_and_gz),
         cmocka_unit_test(gz_files_read_like_the_plain_files),
         cmocka_unit_test(gz_damage_is_an_error_naming_the_file),
         cmocka_unit_test(hostile_members_are_refused_by_name),

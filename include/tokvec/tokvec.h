@@ -93,7 +93,8 @@ tv_model *tv_model_open_many(const char *const *paths, size_t n_paths,
                              const struct tv_open_options *opt, tv_error *err);
 
 /*
- * Reads a model from memory. The buffer is copied, so the caller may free it
+ * Reads a model from memory: any format, or an archive or compressed file as
+ * tv_model_open reads one from disk. The buffer is copied, so the caller may free it
  * afterwards. name is used in error messages ("<memory>" when NULL).
  */
 tv_model *tv_model_read_memory(const void *buf, size_t len, const char *name,

@@ -1324,6 +1324,8 @@ static void cli_errors_exit_1_and_usage_errors_exit_2(void **state)
         int rc;
         const char *message;
     } cases[] = {
+        {{"similar", words, "king", "-k", "3"}, 0, "nearest to \"king\" (159 \"king\")"},
+        {{"similar", words, "king queen"}, 1, "\"king queen\" is not a word of"}, /* not split */
         {{"similar", words, "nosuchword"}, 1, "\"nosuchword\" is not a word of"},
         {{"similar", words, "nosuchword"}, 1, "(2631 words)"},
         {{"analogy", gpt2, "new york", " king", " queen"}, 1, "\"new york\" is 3 tokens (3605 "},

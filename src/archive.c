@@ -769,7 +769,9 @@ static bool ad_has(tv_dir *d, const char *name)
     char joined[2 * TV_ARCHIVE_MAX_NAME + 2], key[sizeof joined];
     if (strlen(ad->prefix) + strlen(name) >= sizeof joined)
         return true; /* no member is that long: opening it says so */
-    snprintf(joined, sizeof joined, "%s%s", ad->prefix, name);
+    size_t plen = strlen(ad->prefix);
+    memcpy(joined, ad->prefix, plen);
+    memcpy(joined + plen, name, strlen(name) + 1);
     bool absolute, dotdot;
     normalize(joined, key, &absolute, &dotdot);
     uint64_t at;
@@ -1036,7 +1038,7 @@ static int read_archive_model(tv_model *m, tv_archive *ar, tv_error *err)
     }
     /* No model folder: the archive's only file (a zipped GloVe text, an .npz of one
        array), or an error that lists what is there. */
-    const char *files[9];
+    const char *files[9] = {NULL};
     size_t n_files = 0;
     for (size_t i = 0; i < ar->n_members; i++)
         if (ar->members[i].key && !ar->members[i].is_dir) {

@@ -477,4 +477,40 @@ const char *tv_json_type_name(const cJSON *item);
 /* Copies bytes into out for a message: control bytes, ' and \ escaped, long ones cut. */
 void tv_quote(char *out, size_t cap, const char *s, size_t len);
 
+/* ---- embedding health (src/verify_embedding.c) ------------------------------------------- */
+
+/* What one pass over the token embedding says about each row (bits of flags[row]). */
+enum {
+    TV_ROW_FINITE = 1,  /* no NaN or infinity */
+    TV_ROW_NAN = 2,
+    TV_ROW_INF = 4,
+    TV_ROW_ZERO = 8,    /* finite and all zeros */
+    TV_ROW_TOKEN = 16,  /* a token of the vocabulary owns the row (every row when the rows
+                           are not token ids) */
+    TV_ROW_LOW = 32     /* a low-norm row by verify's rule (src/verify_embedding.c) */
+};
+
+struct tv_embedding_health {
+    const struct tv_tensor *tensor;  /* the token embedding, or NULL */
+    const struct tv_vocab *vocab;    /* whose ids the rows are; NULL when they are not ids */
+    uint64_t rows, cols;
+    float *norms;                    /* L2 norm of each row */
+    uint8_t *flags;                  /* TV_ROW_* of each row */
+    bool low_rule;                   /* enough rows and columns to apply the low-norm rule */
+    double median, mad;              /* of the norms of the compared rows (when low_rule) */
+    double low_below;                /* rows under this norm are low (when low_rule) */
+    uint64_t rows_compared, rows_low;
+    char why[640];                   /* why the rows cannot be judged (scan returned 1) */
+};
+
+/*
+ * Reads the token embedding once, block by block, and fills h: each row's norm and
+ * flags, and verify's low-norm rule applied (embedding.low_norm). Returns 0; 1 when the
+ * rows cannot be judged (no embedding, data not loaded, no F32 kernel, a read error),
+ * with h->why saying so; -1 with err when out of memory. Release h with
+ * tv_embedding_health_release() after 0 (after 1 or -1 it holds nothing to free).
+ */
+int tv_embedding_health_scan(const tv_model *m, struct tv_embedding_health *h, tv_error *err);
+void tv_embedding_health_release(struct tv_embedding_health *h);
+
 #endif

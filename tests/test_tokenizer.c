@@ -440,6 +440,70 @@ static void a_model_without_vocabulary_is_refused(void **state)
     tv_model_free(m);
 }
 
+/* ---- the CLI --------------------------------------------------------------------------- */
+
+static void cli_encode_and_decode_print_what_the_issue_shows(void **state)
+{
+    (void)state;
+    char model[4096], text_path[4096], want_path[4096];
+    snprintf(model, sizeof model, "%s", real_fixture("tokenizers/gpt2"));
+    char *out = NULL, *err = NULL;
+    assert_int_equal(run_cli(&out, &err, "encode", model, "Hello, how are you?", NULL), 0);
+    assert_string_equal(out, "15496 11 703 389 345 30\n");
+    tv_free(out);
+    tv_free(err);
+    assert_int_equal(run_cli(&out, &err, "encode", model, "--tokens", "I love AI", NULL), 0);
+    assert_string_equal(out, "I(40) \xe2\x90\xa3love(1842) \xe2\x90\xa3" "AI(9552)\n");
+    tv_free(out);
+    tv_free(err);
+    assert_int_equal(run_cli(&out, &err, "decode", model, "15496", "11", "703", "389", "345",
+                             "30", NULL), 0);
+    assert_string_equal(out, "Hello, how are you?\n");
+    tv_free(out);
+    tv_free(err);
+    assert_int_equal(run_cli(&out, &err, "encode", model, "--json", "Hi", NULL), 0);
+    assert_string_equal(out, "{\"count\":1,\"ids\":[17250],\"pieces\":[\"Hi\"],"
+                             "\"offsets\":[[0,2]]}\n");
+    tv_free(out);
+    tv_free(err);
+    /* --lines over a file, on three threads, is expected/gpt2.mixed.ids */
+    snprintf(text_path, sizeof text_path, "%s", real_fixture("text/mixed.txt"));
+    snprintf(want_path, sizeof want_path, "%s", real_fixture("expected/gpt2.mixed.ids"));
+    size_t want_len;
+    char *want = (char *)read_file_or_fail(want_path, &want_len);
+    assert_int_equal(run_cli(&out, &err, "encode", model, "-f", text_path, "--lines", "--threads",
+                             "3", NULL), 0);
+    assert_string_equal(out, want);
+    tv_free(out);
+    tv_free(err);
+    tv_free(want);
+    assert_int_equal(run_cli(&out, &err, "encode", model, "--count", "Hello, how are you?", NULL),
+                     0);
+    assert_string_equal(out, "6\n");
+    tv_free(out);
+    tv_free(err);
+}
+
+static void cli_decode_reports_bad_ids(void **state)
+{
+    (void)state;
+    char model[4096];
+    snprintf(model, sizeof model, "%s", real_fixture("tokenizers/gpt2/tokenizer.json"));
+    char *out = NULL, *err = NULL;
+    assert_int_equal(run_cli(&out, &err, "decode", model, "1", "99999999", NULL), 1);
+    assert_non_null(strstr(err, "id 99999999"));
+    assert_non_null(strstr(err, "50257 ids"));
+    tv_free(out);
+    tv_free(err);
+    assert_int_equal(run_cli(&out, &err, "decode", model, "1", "two", NULL), 2);
+    assert_non_null(strstr(err, "'two' is not a token id"));
+    tv_free(out);
+    tv_free(err);
+    assert_int_equal(run_cli(&out, &err, "encode", NULL), 2);
+    tv_free(out);
+    tv_free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +524,8 @@ int main(void)
         cmocka_unit_test(add_special_follows_the_post_processor),
         cmocka_unit_test(no_parse_special_tokenizes_special_literals_as_text),
         cmocka_unit_test(a_model_without_vocabulary_is_refused),
+        cmocka_unit_test(cli_encode_and_decode_print_what_the_issue_shows),
+        cmocka_unit_test(cli_decode_reports_bad_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

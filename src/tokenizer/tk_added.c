@@ -21,6 +21,7 @@ void tk_added_release(struct tk_added_vocab *a)
     tk_trie_release(&a->normalized);
     tk_strmap_release(&a->special_set);
     tk_map64_release(&a->by_id);
+    tk_regex_free(a->word);
     memset(a, 0, sizeof *a);
 }
 
@@ -110,10 +111,15 @@ int tk_added_build(tv_tokenizer *t, const struct tk_added *list, size_t n, tv_er
             patterns[n_patterns++] = &list[i];
     }
     /* the special flag that matters from here on is membership in the special set */
+    bool single_word = false;
     for (size_t k = 0; k < a->n; k++) {
         uint32_t dummy;
         a->v[k].special = tk_strmap_get(&a->special_set, a->v[k].content, a->v[k].len, &dummy);
+        single_word |= a->v[k].single_word;
     }
+    /* single_word asks the regex crate's \w: Unicode's word property */
+    if (single_word && !(a->word = tk_regex_new("\\w", 2, t->origin, err)))
+        goto fail_copy;
     for (size_t k = 0; k < n_patterns; k++) {
         const struct tk_added *p = patterns[k];
         size_t li = (size_t)(p - list);
@@ -153,25 +159,31 @@ oom:
 
 /* ---- matching --------------------------------------------------------------------------- */
 
-static bool ends_with_word(const char *s, size_t len)
+/* Whether the one char at s is a word char. */
+static bool is_word(struct tk_enc *e, const struct tk_added_vocab *a, const char *s, size_t n)
+{
+    size_t ms, me;
+    return tk_regex_search(a->word, &e->rx, s, n, 0, &ms, &me) == 1;
+}
+
+static bool ends_with_word(struct tk_enc *e, const struct tk_added_vocab *a, const char *s,
+                           size_t len)
 {
     if (!len)
         return false;
     size_t i = len - 1;
     while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80)
         i--;
-    uint32_t cp;
-    tk_utf8_next(s + i, &cp);
-    return tk_is_word_char(cp);
+    return is_word(e, a, s + i, len - i);
 }
 
-static bool starts_with_word(const char *s, size_t len)
+static bool starts_with_word(struct tk_enc *e, const struct tk_added_vocab *a, const char *s,
+                             size_t len)
 {
     if (!len)
         return false;
-    uint32_t cp;
-    tk_utf8_next(s, &cp);
-    return tk_is_word_char(cp);
+    size_t n = (size_t)tk_utf8_len((unsigned char)s[0]);
+    return is_word(e, a, s, n < len ? n : len);
 }
 
 /* Start of the whitespace run that ends s (len when none). */
@@ -247,8 +259,8 @@ int tk_added_split(struct tk_enc *e, const struct tk_added_vocab *a, bool normal
         if (!parse_special && tok->special)
             continue;
         if (tok->single_word) {
-            bool start_space = start == 0 || !ends_with_word(s, start);
-            bool stop_space = stop == len || !starts_with_word(s + stop, len - stop);
+            bool start_space = start == 0 || !ends_with_word(e, a, s, start);
+            bool stop_space = stop == len || !starts_with_word(e, a, s + stop, len - stop);
             if (!start_space || !stop_space)
                 continue;
         }

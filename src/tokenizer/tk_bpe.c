@@ -348,13 +348,13 @@ static long initial_symbols(struct tk_enc *e, struct tk_model *m, const char *w,
             if (tv_grow((void **)&b->tmp, &b->cap_tmp, need, 1, e->err) < 0)
                 return -1;
             klen = 0;
-            if (!first) {
+            if (!first && m->prefix_len) {
                 memcpy(b->tmp, m->prefix, m->prefix_len);
                 klen = m->prefix_len;
             }
             memcpy(b->tmp + klen, w + i, cl);
             klen += cl;
-            if (last) {
+            if (last && m->suffix_len) {
                 memcpy(b->tmp + klen, m->suffix, m->suffix_len);
                 klen += m->suffix_len;
             }

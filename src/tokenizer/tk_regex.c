@@ -5,7 +5,8 @@
  * (Ruby syntax, UTF-8). PCRE2 agrees on nearly everything; where the two differ the
  * pattern is rewritten before compiling:
  *   - \s is White_Space (\t-\r, U+0085, Z*); PCRE2's also takes U+180E.
- *   - \w is L, M, N, Pc; PCRE2 10.42's is L, N and "_".
+ *   - \w is Unicode's word property (Alphabetic, M, Nd, Pc, Join_Control); PCRE2
+ *     10.42's is L, N and "_".
  *   - \h is a hex digit (PCRE2: horizontal space).
  *   - \uHHHH is a code point; {,n} means {0,n}.
  *   - (?m) is "dot matches newline" (PCRE2's s); ^ and $ always match at line ends.
@@ -74,7 +75,8 @@ static bool is_hex(char c)
 static int translate(const char *pat, size_t len, struct growbuf *out, const char **why)
 {
     static const char ws_set[] = "\\t-\\r\\x{85}\\p{Z}";
-    static const char word_set[] = "\\p{L}\\p{M}\\p{N}\\p{Pc}";
+    static const char word_set[] =
+        "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}";
     int in_class = 0;          /* nesting of [...] */
     bool class_start = false;  /* just after '[' or '[^' (a ']' here is literal) */
     for (size_t i = 0; i < len; i++) {
@@ -96,10 +98,11 @@ static int translate(const char *pat, size_t len, struct growbuf *out, const cha
                 if (in_class)
                     gb_puts(out, word_set);
                 else
-                    gb_puts(out, "[\\p{L}\\p{M}\\p{N}\\p{Pc}]");
+                    gb_puts(out, "[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}]");
                 continue;
             case 'W':
-                gb_puts(out, in_class ? "\\W" : "[^\\p{L}\\p{M}\\p{N}\\p{Pc}]");
+                gb_puts(out, in_class ? "\\W"
+                                      : "[^\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}]");
                 continue;
             case 'h':
                 gb_puts(out, in_class ? "0-9a-fA-F" : "[0-9a-fA-F]");

@@ -157,20 +157,6 @@ bool tk_is_chinese_char(uint32_t cp)
            (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
-bool tk_is_word_char(uint32_t cp)
-{
-    if (cp < 0x80)
-        return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
-               cp == '_';
-    if (cp == 0x200C || cp == 0x200D) /* Join_Control */
-        return true;
-    /* Alphabetic is approximated by letters and Nl (utf8proc has no Other_Alphabetic;
-       the marks it mostly holds are covered by M). */
-    int c = category(cp);
-    return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_ME) ||
-           c == UTF8PROC_CATEGORY_ND || c == UTF8PROC_CATEGORY_NL || c == UTF8PROC_CATEGORY_PC;
-}
-
 int tk_lowercase(uint32_t cp, uint32_t out[2])
 {
     if (cp < 0x80) {

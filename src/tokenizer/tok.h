@@ -92,8 +92,6 @@ bool tk_is_mark_nonspacing(uint32_t cp);
 bool tk_is_mark(uint32_t cp);
 /* The CJK blocks BERT surrounds with spaces. */
 bool tk_is_chinese_char(uint32_t cp);
-/* Rust's \w of the regex crate (Alphabetic, M, Nd, Pc, Join_Control). */
-bool tk_is_word_char(uint32_t cp);
 /* Rust char::to_lowercase: writes 1 or 2 code points into out, returns the count. */
 int tk_lowercase(uint32_t cp, uint32_t out[2]);
 
@@ -493,6 +491,7 @@ struct tk_added_vocab {
     bool has_plain, has_normalized;
     struct tk_strmap special_set;      /* contents of the special tokens */
     struct tk_map64 by_id;             /* id -> index into v */
+    struct tk_regex *word;             /* \w for single_word tokens, or NULL */
 };
 
 void tk_added_release(struct tk_added_vocab *a);

@@ -24,6 +24,8 @@ const struct tv_format *const tv_formats[] = {
     &tv_format_word2vec_binary,
     &tv_format_glove,
     &tv_format_npy,
+    &tv_format_pytorch,
+    &tv_format_pytorch_index,
 };
 const size_t tv_format_count = TV_ARRAY_SIZE(tv_formats);
 

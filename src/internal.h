@@ -405,6 +405,7 @@ extern const struct tv_format tv_format_word2vec;
 extern const struct tv_format tv_format_word2vec_binary;
 extern const struct tv_format tv_format_glove;
 extern const struct tv_format tv_format_npy;
+extern const struct tv_format tv_format_pytorch, tv_format_pytorch_index;
 
 /* The table of formats, in probe order. */
 extern const struct tv_format *const tv_formats[];
@@ -434,6 +435,9 @@ int tv_dir_has_model_files(tv_dir *d, tv_error *err);
    listed in an index file next to it. */
 int tv_safetensors_read_index(tv_model *m, tv_blob *index_blob, tv_dir *dir,
                               tv_error *err);
+
+/* Reads the shards a pytorch_model.bin.index.json lists (formats/pytorch.c). */
+int tv_pytorch_read_index(tv_model *m, tv_blob *index_blob, tv_dir *dir, tv_error *err);
 
 /*
  * Reads a token list (one token per line, id = line number from 0; src/vocab_lines.c)

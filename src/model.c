@@ -45,6 +45,9 @@ tv_model *tv_model_new_empty(const char *path, const struct tv_open_options *opt
     if (m->opt.revision &&
         !(m->opt.revision = tv_arena_strndup(&m->arena, opt->revision, strlen(opt->revision))))
         goto oom;
+    if (m->opt.pytorch_key && !(m->opt.pytorch_key = tv_arena_strndup(
+                                    &m->arena, opt->pytorch_key, strlen(opt->pytorch_key))))
+        goto oom;
     m->path = tv_strdup(path ? path : "<memory>");
     if (!m->path)
         goto oom;

@@ -73,6 +73,8 @@ struct tv_open_options {
     uint64_t max_unpacked_bytes; /* everything decompressed from one archive; 0: 64 GiB */
     uint64_t max_expand_ratio;   /* decompressed bytes per compressed byte (past 64 MiB);
                                     0: 200 */
+    const char *pytorch_key;     /* PyTorch checkpoints: the key of the state dict to read
+                                    ("model", '/' between nested keys); NULL: found */
 };
 
 /*

@@ -8,7 +8,8 @@
  *   4b. tokenizer.model               SentencePiece (secondary when 2, 3 or 4 exists)
  *   5. tokenizer_config.json, generation_config.json   special tokens
  *   6. weights: model.safetensors.index.json with its shards, else model.safetensors,
- *      else every *.safetensors file, else a single *.gguf
+ *      else every *.safetensors file, else pytorch_model.bin.index.json with its
+ *      shards, else pytorch_model.bin (formats/pytorch.c), else a single *.gguf
  *
  * A folder with none of these is an error that lists what was looked for.
  *
@@ -87,7 +88,8 @@ void tv_dir_free(tv_dir *d)
    tv_model_read_dir lists the same). */
 static const char *const layout_files[] = {
     "config.json", "tokenizer.json", "vocab.json", "vocab.txt", "tokenizer.model",
-    "model.safetensors", "model.safetensors.index.json",
+    "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
 };
 static const char *const layout_suffixes[] = {".safetensors", ".gguf"};
 
@@ -171,6 +173,15 @@ static int read_weights(tv_model *m, tv_dir *dir, tv_error *err)
     tv_dir_list_free(names, count);
     if (rc < 0 || count)
         return rc < 0 ? -1 : 1;
+    tv_blob *blob;
+    rc = open_named(m, dir, "pytorch_model.bin.index.json", &blob, err);
+    if (rc == 1 && tv_pytorch_read_index(m, blob, dir, err) < 0)
+        rc = -1;
+    tv_blob_unref(blob);
+    if (rc == 0)
+        rc = read_named(m, dir, "pytorch_model.bin", "pytorch", err);
+    if (rc != 0)
+        return rc;
     if (tv_dir_list(dir, ".gguf", &names, &count, err) < 0)
         return -1;
     if (count > 1) {
@@ -215,7 +226,8 @@ int tv_model_read_dir(tv_model *m, tv_dir *dir, tv_error *err)
         return tv_error_set(err, TV_ERR_NOTFOUND,
                             "%s: no model files here (looked for config.json, tokenizer.json, "
                             "vocab.json, vocab.txt, tokenizer.model, model.safetensors[.index.json], "
-                            "*.safetensors, *.gguf)", tv_dir_name(dir));
+                            "*.safetensors, pytorch_model.bin[.index.json], *.gguf)",
+                            tv_dir_name(dir));
     return 0;
 }
 

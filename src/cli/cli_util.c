@@ -98,6 +98,13 @@ int cli_open_option(struct tv_open_options *opt, int c, const char *arg)
         }
         opt->revision = arg;
         return 1;
+    case CLI_OPT_PYTORCH_KEY:
+        if (!*arg) {
+            cli_error("--key needs the key of a state dict in the checkpoint (\"model\")");
+            return -1;
+        }
+        opt->pytorch_key = arg;
+        return 1;
     case CLI_OPT_MAX_MEMBER_BYTES:
     case CLI_OPT_MAX_UNPACKED_BYTES:
     case CLI_OPT_MAX_EXPAND_RATIO:

@@ -47,6 +47,7 @@ enum {
     CLI_OPT_MAX_MEMBER_BYTES,
     CLI_OPT_MAX_UNPACKED_BYTES,
     CLI_OPT_MAX_EXPAND_RATIO,
+    CLI_OPT_PYTORCH_KEY,
     CLI_OPT_COMMAND = 0x200
 };
 
@@ -58,7 +59,8 @@ enum {
     {"revision", required_argument, NULL, CLI_OPT_REVISION},                   \
     {"max-member-bytes", required_argument, NULL, CLI_OPT_MAX_MEMBER_BYTES},   \
     {"max-unpacked-bytes", required_argument, NULL, CLI_OPT_MAX_UNPACKED_BYTES}, \
-    {"max-expand-ratio", required_argument, NULL, CLI_OPT_MAX_EXPAND_RATIO}
+    {"max-expand-ratio", required_argument, NULL, CLI_OPT_MAX_EXPAND_RATIO},  \
+    {"key", required_argument, NULL, CLI_OPT_PYTORCH_KEY}
 
 /* Their lines for a command's usage text. */
 #define CLI_OPEN_USAGE                                                                      \
@@ -68,7 +70,9 @@ enum {
     "      --revision REV          Hugging Face cache: a ref or commit (default: main)\n"  \
     "      --max-member-bytes N    archives, .gz: one decompressed member (default 32 GiB)\n" \
     "      --max-unpacked-bytes N  archives: all decompressed bytes (default 64 GiB)\n"   \
-    "      --max-expand-ratio N    archives, .gz: decompressed per packed byte (default 200)\n"
+    "      --max-expand-ratio N    archives, .gz: decompressed per packed byte (default 200)\n" \
+    "      --key KEY               PyTorch checkpoints: the state dict under KEY (\"model\",\n" \
+    "                              a/b for nested keys; default: found)\n"
 
 /*
  * Handles one of the shared options (c is getopt's return value). Returns 1 when

@@ -43,6 +43,10 @@
 #define STAGE_BYTES (256 * 1024)
 #define MAX_BLOCK_ROWS 4096
 #define MAX_THREADS 256
+/* Bytes of the matrix each extra thread must have to read: starting a thread costs
+   tens of microseconds (milliseconds on a busy machine), reading 8 MiB about a
+   millisecond, so small matrices are scanned by one thread whatever was asked. */
+#define MIN_BYTES_PER_THREAD (8u << 20)
 
 struct tv_embed {
     const tv_model *m;
@@ -52,6 +56,7 @@ struct tv_embed {
     size_t row_bytes;
     const struct tv_embed_kernels *kern;
     size_t block_rows;
+    uint64_t min_bytes_per_thread;
     float *sumsq;       /* rows entries: each row's sum of squares, once norms_ready */
     bool norms_ready;
     float *scores;      /* rows entries: the scan's scores (scratch of each search) */
@@ -149,6 +154,7 @@ tv_embed *tv_embed_new(const tv_model *m, tv_error *err)
     e->row_bytes = (size_t)row_bytes;
     e->kern = tv_embed_kernels_best();
     e->block_rows = default_block_rows(e->dim);
+    e->min_bytes_per_thread = MIN_BYTES_PER_THREAD;
     return e;
 }
 
@@ -176,6 +182,11 @@ void tv_embed_use_kernels(tv_embed *e, const struct tv_embed_kernels *k)
 void tv_embed_set_block_rows(tv_embed *e, size_t n)
 {
     e->block_rows = n ? (n > MAX_BLOCK_ROWS ? MAX_BLOCK_ROWS : n) : default_block_rows(e->dim);
+}
+
+void tv_embed_set_min_bytes_per_thread(tv_embed *e, uint64_t n)
+{
+    e->min_bytes_per_thread = n;
 }
 
 int tv_embed_norms_cached(const tv_embed *e) { return e->norms_ready; }
@@ -715,6 +726,10 @@ static int search(tv_embed *e, const double *q, const struct tv_search_options *
     uint64_t threads = opt->threads ? opt->threads : 1;
     if (threads > MAX_THREADS)
         threads = MAX_THREADS;
+    uint64_t matrix_bytes = e->rows * e->row_bytes;
+    if (e->min_bytes_per_thread && threads > matrix_bytes / e->min_bytes_per_thread)
+        threads = matrix_bytes / e->min_bytes_per_thread ? matrix_bytes / e->min_bytes_per_thread
+                                                         : 1;
     if (threads > e->rows)
         threads = e->rows;
     n_parts = (size_t)threads;

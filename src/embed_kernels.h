@@ -47,6 +47,9 @@ const struct tv_embed_kernels *tv_embed_kernels_best(void);
 void tv_embed_use_kernels(tv_embed *e, const struct tv_embed_kernels *k);
 /* Sets the rows per scan block (0: the default), so that tests cross block borders. */
 void tv_embed_set_block_rows(tv_embed *e, size_t n);
+/* Sets the matrix bytes each extra thread needs (0: any size is split), so that tests
+   split small matrices over threads. */
+void tv_embed_set_min_bytes_per_thread(tv_embed *e, uint64_t n);
 /* Whether e holds cached row norms (after a cosine or L2 search). */
 int tv_embed_norms_cached(const tv_embed *e);
 

@@ -179,6 +179,8 @@ static tv_embed *embed_or_fail(const tv_model *m)
     tv_embed *e = tv_embed_new(m, &err);
     if (!e)
         fail_msg("%s", err.message);
+    /* the test matrices are small: split them over threads all the same */
+    tv_embed_set_min_bytes_per_thread(e, 0);
     return e;
 }
 
@@ -884,6 +886,8 @@ static void failed_allocations_are_reported_and_leak_nothing(void **state)
         alloc_budget = budget;
         tv_set_allocator(budget_malloc, budget_realloc, free);
         tv_embed *e = tv_embed_new(m, &err);
+        if (e)
+            tv_embed_set_min_bytes_per_thread(e, 0);
         int rc = e ? tv_embed_nearest_mean(e, ids, 2, &opt, got, &n, &err) : -1;
         if (rc == 0 && e)
             rc = tv_embed_analogy(e, 300, 301, 400, &opt, got, &n, &err);

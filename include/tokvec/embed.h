@@ -54,7 +54,8 @@ struct tv_search_options {
     size_t k;                 /* how many results (default 10); at least 1 */
     const uint32_t *exclude;  /* ids never returned (besides those a call excludes itself) */
     size_t n_exclude;
-    unsigned threads;         /* threads that split the rows; 0 or 1: the calling thread only */
+    unsigned threads;         /* threads that split the rows (at most one per 8 MiB of the
+                                 matrix); 0 or 1: the calling thread only */
 };
 
 /* Fills opt with the defaults: cosine, k = 10, nothing excluded, one thread. */

@@ -51,11 +51,8 @@
 #include "sources.h"
 #include "internal.h"
 
-/* Nesting of dicts and lists inside the part of a checkpoint that is read. */
-#define MAX_WALK_DEPTH 64
-/* Bytes that strided views may add beyond the file's own size when copied (a view
-   with stride 0 can repeat a few bytes a billion times). */
-#define MAX_MATERIALISED_EXTRA (256ull << 20)
+/* Caps: TV_PYTORCH_MAX_DEPTH, TV_PYTORCH_MAX_COPY_EXTRA (src/limits.h). */
+#define MAX_WALK_DEPTH TV_PYTORCH_MAX_DEPTH
 
 /* ---- the globals a state dict uses ------------------------------------------------- */
 
@@ -831,7 +828,7 @@ static int materialise(struct reader *r, struct entry *e, const uint8_t *base)
                             "past %llu (the file's size plus %llu MiB)", r->file, e->name,
                             (unsigned long long)e->n_elements,
                             (unsigned long long)r->materialise_cap,
-                            MAX_MATERIALISED_EXTRA >> 20);
+                            TV_PYTORCH_MAX_COPY_EXTRA >> 20);
     uint8_t *buf = tv_malloc((size_t)n_bytes);
     if (!buf)
         return oom(r);
@@ -1383,7 +1380,7 @@ static int read_checkpoint(tv_model *m, tv_blob *blob, tv_error *err)
 {
     struct reader r = {.m = m, .blob = blob, .file = blob->name, .err = err};
     tv_strmap_init(&r.storage_index);
-    r.materialise_cap = blob->len + MAX_MATERIALISED_EXTRA;
+    r.materialise_cap = blob->len + TV_PYTORCH_MAX_COPY_EXTRA;
     int rc;
     if (legacy_magic_at(blob->data, blob->len)) {
         r.legacy = true;

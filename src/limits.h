@@ -63,4 +63,20 @@
    PATH_MAX is 4096. */
 #define TV_ARCHIVE_MAX_NAME 4096
 
+/* PyTorch checkpoints: the restricted pickle machine (src/pickle.c) and the reader
+   (formats/pytorch.c). A state dict takes about 15 pickle objects and a few stack
+   slots per tensor, so 2^24 objects are a million tensors; memory is also capped at
+   64 bytes per byte of pickle plus 16 MiB (no honest pickle comes near), at most
+   TV_PICKLE_MAX_MEMORY. Real files open fewer than 10 MARKs at once. */
+#define TV_PICKLE_MAX_STACK (1u << 20)
+#define TV_PICKLE_MAX_MARKS 4096u
+#define TV_PICKLE_MAX_OBJECTS (1u << 24)
+#define TV_PICKLE_MAX_MEMORY (1ull << 30)
+/* Dicts and lists nested inside the part of a checkpoint that is read (real state
+   dicts: 1 to 3). */
+#define TV_PYTORCH_MAX_DEPTH 64
+/* Strided tensor views are copied into buffers of their own: at most the checkpoint's
+   size plus this, so that a view with stride 0 over four bytes cannot ask for 4 GB. */
+#define TV_PYTORCH_MAX_COPY_EXTRA (64ull << 20)
+
 #endif

@@ -30,11 +30,12 @@
  * the extension registry (EXT1/2/4) and out-of-band buffers (NEXT_BUFFER,
  * READONLY_BUFFER).
  *
- * Bounds (struct tv_pickle_limits; 0 fields take the defaults below): values on the
- * stack, open MARKs, objects created, and bytes the tree may hold. Every length is
- * checked against the bytes that remain before it is used. The machine is a loop
- * (no recursion); the tree it returns may share nodes and may even contain cycles
- * (a list appended to itself), so a walker must bound its own work.
+ * Bounds (struct tv_pickle_limits; 0 fields take the defaults TV_PICKLE_MAX_* of
+ * src/limits.h): values on the stack, open MARKs, objects created, and bytes the tree
+ * may hold (64 per byte of input plus 16 MiB, at most TV_PICKLE_MAX_MEMORY). Every
+ * length is checked against the bytes that remain before it is used. The machine is a
+ * loop (no recursion); the tree it returns may share nodes and may even contain
+ * cycles (a list appended to itself), so a walker must bound its own work.
  */
 #ifndef TOKVEC_PICKLE_H
 #define TOKVEC_PICKLE_H
@@ -44,13 +45,6 @@
 #include <stdint.h>
 
 #include "internal.h"
-
-/* Default caps. A torch state dict needs about 15 objects and a few stack slots per
-   tensor: 2^24 objects are a million tensors. */
-#define TV_PICKLE_MAX_STACK (1u << 20)     /* values on the stack */
-#define TV_PICKLE_MAX_MARKS 4096u          /* MARKs open at once (real files: < 10) */
-#define TV_PICKLE_MAX_OBJECTS (1u << 24)   /* nodes created */
-#define TV_PICKLE_MAX_MEMORY (1ull << 30)  /* bytes of nodes, item arrays and memo */
 
 enum tv_pkl_kind {
     TV_PKL_NONE,

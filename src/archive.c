@@ -25,6 +25,7 @@
  * and per archive (src/limits.h, struct tv_unpack_limits).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <archive.h>
@@ -112,11 +113,26 @@ struct member {
     unsigned copies;      /* members with this key (set on the first one) */
 };
 
+struct sorted_key {
+    const char *key;
+    size_t member;
+};
+
+static int cmp_sorted(const void *a, const void *b)
+{
+    const struct sorted_key *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->member > y->member) - (x->member < y->member);
+}
+
 struct tv_archive {
     tv_blob *file;
     struct member *members;
     size_t n_members, cap_members;
     struct tv_strmap index;     /* key -> first member with it */
+    struct sorted_key *sorted;  /* the members with a key, by key: a folder's files are a
+                                   range of it, so listing is not a scan of every member */
+    size_t n_sorted;
     struct tv_unpack_limits lim;
     uint64_t budget;            /* tv_unpack_budget of the file */
     bool by_ratio;
@@ -467,6 +483,14 @@ tv_archive *tv_archive_open(tv_blob *file, const struct tv_unpack_limits *lim, t
                          file->name);
         goto fail;
     }
+    if (ar->n_members && !(ar->sorted = tv_malloc(ar->n_members * sizeof *ar->sorted))) {
+        tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory indexing the archive", file->name);
+        goto fail;
+    }
+    for (size_t i = 0; i < ar->n_members; i++)
+        if (ar->members[i].key)
+            ar->sorted[ar->n_sorted++] = (struct sorted_key){ar->members[i].key, i};
+    qsort(ar->sorted, ar->n_sorted, sizeof *ar->sorted, cmp_sorted);
     if (ar->raw && archive_format(ar->reader) != ARCHIVE_FORMAT_RAW)
         ar->raw = false; /* a compressed tar */
     reader_close(ar);
@@ -487,6 +511,7 @@ void tv_archive_free(tv_archive *ar)
         tv_free(ar->members[i].refusal);
     }
     tv_free(ar->members);
+    tv_free(ar->sorted);
     tv_strmap_release(&ar->index);
     tv_blob_unref(ar->file);
     tv_free(ar);
@@ -791,9 +816,19 @@ static int ad_list(tv_dir *d, const char *suffix, char ***names, size_t *count, 
     struct archive_dir *ad = (struct archive_dir *)d;
     const tv_archive *ar = ad->ar;
     size_t plen = strlen(ad->prefix), cap = 0;
-    for (size_t i = 0; i < ar->n_members; i++) {
+    size_t lo = 0, hi = ar->n_sorted;
+    while (lo < hi) { /* the first key >= the prefix */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(ar->sorted[mid].key, ad->prefix) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t s = lo; s < ar->n_sorted && strncmp(ar->sorted[s].key, ad->prefix, plen) == 0;
+         s++) {
+        size_t i = ar->sorted[s].member;
         const struct member *mb = &ar->members[i];
-        if (!mb->key || mb->is_dir || strncmp(mb->key, ad->prefix, plen) != 0)
+        if (mb->is_dir)
             continue;
         const char *rest = mb->key + plen;
         uint64_t first;

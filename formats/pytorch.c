@@ -1141,14 +1141,13 @@ out:
     return rc;
 }
 
-static const struct tv_pickle_options *pickle_options(const char *what, uint64_t base,
+static const struct tv_pickle_options *pickle_options(const char *what,
                                                       struct tv_pickle_options *opt)
 {
     memset(opt, 0, sizeof *opt);
     opt->globals = globals;
     opt->n_globals = TV_ARRAY_SIZE(globals);
     opt->file = what;
-    opt->base_offset = base;
     return opt;
 }
 
@@ -1202,12 +1201,9 @@ static int read_zip(struct reader *r)
     pkl_blob = tv_archive_read(z.ar, tv_archive_member_name(z.ar, (size_t)z.data_pkl), r->err);
     if (!pkl_blob)
         goto out;
-    struct tv_pickle_options opt;
-    uint64_t base = pkl_blob->data >= r->blob->data &&
-                            pkl_blob->data <= r->blob->data + r->blob->len
-                        ? (uint64_t)(pkl_blob->data - r->blob->data) : 0;
-    pkl = tv_pickle_load(pkl_blob->data, pkl_blob->len,
-                         pickle_options(pkl_blob->name, base, &opt), NULL, r->err);
+    struct tv_pickle_options opt; /* offsets in messages: within data.pkl */
+    pkl = tv_pickle_load(pkl_blob->data, pkl_blob->len, pickle_options(pkl_blob->name, &opt),
+                         NULL, r->err);
     if (!pkl)
         goto out;
     r->root = tv_pickle_root(pkl);
@@ -1254,10 +1250,11 @@ static int read_legacy(struct reader *r)
     char label[5][320];
     int rc = -1;
     for (int i = 0; i < 5; i++) {
-        snprintf(label[i], sizeof label[i], "%s (%s)", r->file, what[i]);
+        snprintf(label[i], sizeof label[i], "%s (%s, a pickle at offset %zu)", r->file,
+                 what[i], pos);
         struct tv_pickle_options opt;
-        parts[i] = tv_pickle_load(buf + pos, len - pos, pickle_options(label[i], pos, &opt),
-                                  &used, r->err);
+        parts[i] = tv_pickle_load(buf + pos, len - pos, pickle_options(label[i], &opt), &used,
+                                  r->err);
         if (!parts[i])
             goto out;
         pos += used;

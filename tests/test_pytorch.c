@@ -93,6 +93,29 @@ static void pytorch_reads_tinypellm_bin_with_lm_head_tied_to_embed_tokens(void *
         assert_int_not_equal(blob_kind_of(m, t->data), TV_BLOB_HEAP);
     }
     tv_free(file);
+    /* converted by the CLI: every tensor arrives with the same bytes */
+    char *dir = make_temp_dir(), out[4096];
+    static const char *const outs[] = {"tiny.safetensors", "tiny.gguf"};
+    for (size_t k = 0; k < TV_ARRAY_SIZE(outs); k++) {
+        snprintf(out, sizeof out, "%s/%s", dir, outs[k]);
+        char *o = NULL, *e = NULL;
+        assert_int_equal(run_cli(&o, &e, "convert", path, out, NULL), 0);
+        tv_free(o);
+        tv_free(e);
+        tv_model *back = open_or_fail(out, NULL);
+        assert_int_equal(tv_model_tensor_count(back), 24);
+        for (size_t i = 0; i < tv_model_tensor_count(m); i++) {
+            const struct tv_tensor *a = tv_model_tensor(m, i);
+            /* the GGUF writer names the token embedding as llama.cpp does */
+            const struct tv_tensor *b = tensor_or_fail(
+                back, k == 1 && a == emb ? "token_embd.weight" : a->name);
+            assert_int_equal(b->n_bytes, a->n_bytes);
+            assert_memory_equal(b->data, a->data, a->n_bytes);
+        }
+        tv_model_free(back);
+    }
+    remove_tree(dir);
+    tv_free(dir);
     tv_model_free(m);
 }
 

@@ -241,7 +241,8 @@ static int path_set(struct reader *r, size_t len, const char *part, size_t part_
     size_t need = len + (len ? 1 : 0) + part_len + 1;
     if (need > TV_MAX_NAME + 2)
         return tv_error_set(r->err, TV_ERR_LIMIT, "%s: a tensor name longer than %d bytes "
-                            "('%.100s...')", r->file, TV_MAX_NAME, r->path);
+                            "('%.100s...')", r->file, TV_MAX_NAME,
+                            len && r->path ? r->path : "");
     if (tv_grow((void **)&r->path, &r->path_cap, need, 1, r->err) < 0)
         return -1;
     r->path_len = len;
@@ -312,7 +313,7 @@ static int spend(struct reader *r)
 {
     if (r->budget == 0)
         return tv_error_set(r->err, TV_ERR_LIMIT, "%s: the pickle's containers refer to each "
-                            "other too often to walk (more visits than 4 per object)",
+                            "other too often to walk (more visits than 8 per object)",
                             r->file);
     r->budget--;
     return 0;
@@ -370,9 +371,22 @@ static int walk(struct reader *r, const struct tv_pkl *root, bool collect)
             rc = 1;
             break;
         }
+        if (depth == MAX_WALK_DEPTH && !is_tensor(value)) {
+            rc = tv_error_set(r->err, TV_ERR_LIMIT, "%s: '%.200s' holds containers nested "
+                              "more than %d deep (or a container that holds itself)", r->file,
+                              f->name_len && r->path ? r->path : "(the top)", MAX_WALK_DEPTH);
+            break;
+        }
+        if (!collect) { /* probing: no names needed */
+            stack[depth++] = (struct frame){value, 0, 0};
+            continue;
+        }
         char num[32];
         const char *text;
         size_t len;
+        r->path_len = f->name_len; /* the parent's name, for messages */
+        if (r->path)
+            r->path[r->path_len] = '\0';
         if (!key) {
             len = (size_t)snprintf(num, sizeof num, "%zu", i);
             text = num;
@@ -390,12 +404,6 @@ static int walk(struct reader *r, const struct tv_pkl *root, bool collect)
                 break;
             }
             continue;
-        }
-        if (depth == MAX_WALK_DEPTH) {
-            rc = tv_error_set(r->err, TV_ERR_LIMIT, "%s: '%.200s' is nested more than %d "
-                              "containers deep (or a container holds itself)", r->file,
-                              r->path, MAX_WALK_DEPTH);
-            break;
         }
         stack[depth++] = (struct frame){value, 0, r->path_len};
     }
@@ -1207,7 +1215,7 @@ static int read_zip(struct reader *r)
     if (!pkl)
         goto out;
     r->root = tv_pickle_root(pkl);
-    r->budget = 4 * tv_pickle_object_count(pkl) + 4096;
+    r->budget = 8 * tv_pickle_object_count(pkl) + 4096;
     if (collect(r) < 0 || zip_storages(r, &z) < 0 || add_tensors(r) < 0)
         goto out;
     rc = 0;
@@ -1290,7 +1298,7 @@ static int read_legacy(struct reader *r)
         goto out;
     }
     r->root = tv_pickle_root(parts[3]);
-    r->budget = 4 * tv_pickle_object_count(parts[3]) + 4096;
+    r->budget = 8 * tv_pickle_object_count(parts[3]) + 4096;
     struct pid_scan scan = {.r = r};
     scan.scratch.name = "(a storage)";
     scan.scratch.name_len = strlen(scan.scratch.name);

@@ -849,7 +849,7 @@ static void pytorch_refuses_pickles_that_would_run_code_or_never_end(void **stat
     pk_op(&p[n], 0x80), pk_op(&p[n], 2), pk_op(&p[n], '}'), pk_op(&p[n], 'q'), pk_op(&p[n], 0);
     pk_str(&p[n], "self"), pk_op(&p[n], 'h'), pk_op(&p[n], 0), pk_op(&p[n], 's');
     pk_op(&p[n], '.');
-    want[n++] = "nested more than 64 containers deep";
+    want[n++] = "containers nested more than 64 deep";
     /* no tensors at all */
     pk_op(&p[n], 0x80), pk_op(&p[n], 2), pk_op(&p[n], '}'), pk_str(&p[n], "epoch");
     pk_op(&p[n], 'K'), pk_op(&p[n], 3), pk_op(&p[n], 's'), pk_op(&p[n], '.');

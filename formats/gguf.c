@@ -383,6 +383,11 @@ static int read_metadata(struct gguf_reader *r, uint64_t n_kv)
         if (read_string(r, &key, "the key") < 0)
             return -1;
         set_where(r, "key " KEY_FMT, KEY_ARG(key.ptr, key.len));
+        /* Keys are looked up as C strings: "a\0b" would shadow or duplicate "a". */
+        const char *nul = memchr(key.ptr, '\0', (size_t)key.len);
+        if (nul)
+            return tv_error_set(r->err, TV_ERR_DATA, "%s: holds a NUL byte at byte %zu of %llu",
+                                r->where, (size_t)(nul - key.ptr), (unsigned long long)key.len);
         uint64_t existing;
         int put = tv_strmap_put(&r->keys, key.ptr, (size_t)key.len, r->m->n_meta, &existing);
         if (put < 0)
@@ -538,6 +543,11 @@ static int read_tensor_info(struct gguf_reader *r, uint64_t index, uint64_t n_te
     t->name = name.ptr;
     t->name_len = (size_t)name.len;
     set_where(r, "tensor '%.*s'", KEY_ARG(name.ptr, name.len));
+    /* ggml names are C strings; a NUL would make two names print and look up alike. */
+    const char *nul = memchr(name.ptr, '\0', (size_t)name.len);
+    if (nul)
+        return tv_error_set(r->err, TV_ERR_DATA, "%s: the name holds a NUL byte at byte %zu of %llu",
+                            r->where, (size_t)(nul - name.ptr), (unsigned long long)name.len);
 
     if (read_u32(r, &t->n_dims, "n_dims") < 0)
         return -1;

@@ -6,8 +6,51 @@
 
 #define TV_JSON_EXACT_MAX 9007199254740992.0 /* 2^53 */
 
+/* The offset of the first byte that is not part of well-formed UTF-8 (no overlong
+   forms, surrogates or code points past U+10FFFF), or len. */
+static size_t utf8_valid_prefix(const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint8_t c = s[i];
+        size_t n;
+        uint8_t lo = 0x80, hi = 0xBF; /* the range of the second byte */
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            lo = c == 0xE0 ? 0xA0 : 0x80;
+            hi = c == 0xED ? 0x9F : 0xBF;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            lo = c == 0xF0 ? 0x90 : 0x80;
+            hi = c == 0xF4 ? 0x8F : 0xBF;
+        } else {
+            return i;
+        }
+        if (len - i - 1 < n || s[i + 1] < lo || s[i + 1] > hi)
+            return i;
+        for (size_t k = 2; k <= n; k++)
+            if ((s[i + k] & 0xC0) != 0x80)
+                return i;
+        i += n + 1;
+    }
+    return len;
+}
+
 cJSON *tv_json_parse(const uint8_t *buf, size_t len, const char *file, tv_error *err)
 {
+    /* JSON text is UTF-8 (RFC 8259), as every reader of these files requires (Python's
+       json, serde_json); cJSON does not check, and what it passes on must be text. */
+    size_t bad = utf8_valid_prefix(buf, len);
+    if (bad < len) {
+        tv_error_set(err, TV_ERR_DATA, "%s: not valid UTF-8 at byte %zu of %zu (byte 0x%02x)",
+                     file, bad, len, buf[bad]);
+        return NULL;
+    }
     const char *end = NULL;
     cJSON *doc = cJSON_ParseWithLengthOpts((const char *)buf, len, &end, 0);
     if (!doc) {

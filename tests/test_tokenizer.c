@@ -66,6 +66,32 @@ static char *ids_text(const struct tv_ids *ids, bool leading_space)
     return s;
 }
 
+/* Encodes text and compares with ids the reference gave (Node @anush008/tokenizers
+   0.6.0 = tokenizers 0.22.2). */
+static void expect_ids(tv_tokenizer *t, const char *text, size_t len, unsigned flags,
+                       const uint32_t *want, size_t n_want)
+{
+    struct tv_ids ids;
+    tv_ids_init(&ids);
+    tv_error err = {0};
+    if (tv_encode(t, text, len, flags, &ids, &err) < 0)
+        fail_msg("encode: %s", err.message);
+    bool same = ids.n == n_want;
+    for (size_t i = 0; same && i < n_want; i++)
+        same = ids.ids[i] == want[i];
+    if (!same) {
+        char *got = ids_text(&ids, false);
+        fail_msg("'%.*s': got %s (%zu ids, expected %zu)", (int)len, text, got, ids.n, n_want);
+    }
+    tv_ids_release(&ids);
+}
+
+#define EXPECT(t, text, flags, ...)                                                          \
+    do {                                                                                     \
+        static const uint32_t want_[] = {__VA_ARGS__};                                       \
+        expect_ids(t, text, sizeof(text) - 1, flags, want_, TV_ARRAY_SIZE(want_));           \
+    } while (0)
+
 /* Encodes each line of text/mixed.txt and compares with expected/<name>.mixed.ids. */
 static void check_expected_ids(const char *tokenizer_path, const char *expected_name)
 {
@@ -217,6 +243,35 @@ static void llama3_matches_llama_cpp_llama_bpe_vectors(void **state)
     check_vectors("tokenizers/llama3/tokenizer.json", "gguf/vocab/ggml-vocab-llama-bpe.gguf");
 }
 
+static void gguf_spm_adds_bos_as_the_file_says(void **state)
+{
+    (void)state;
+    tv_model *m = open_fixture("gguf/vocab/ggml-vocab-llama-spm.gguf");
+    tv_tokenizer *t = tokenizer_or_fail(m);
+    /* tokenizer.ggml.add_bos_token = true, add_eos_token = false */
+    EXPECT(t, "Hello world", TV_ENCODE_ADD_SPECIAL, 1, 15043, 3186);
+    EXPECT(t, "Hello world", 0, 15043, 3186);
+    /* control tokens are matched as special tokens unless told otherwise */
+    EXPECT(t, "<s>Hi", 0, 1, 6324);
+    char buf[64];
+    assert_true(tv_token_piece(t, 15043, buf, sizeof buf) > 0);
+    assert_string_equal(buf, "\xe2\x90\xa3Hello");
+    tv_tokenizer_free(t);
+    tv_model_free(m);
+}
+
+static void gguf_vocabularies_match_llama_cpp_vectors(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"gpt-2", "llama-spm", "phi-3", "bert-bge", "falcon",
+                                        "starcoder", "deepseek-llm"};
+    for (size_t i = 0; i < TV_ARRAY_SIZE(names); i++) {
+        char gguf[128];
+        snprintf(gguf, sizeof gguf, "gguf/vocab/ggml-vocab-%s.gguf", names[i]);
+        check_vectors(gguf, gguf);
+    }
+}
+
 /* ---- round trips ---------------------------------------------------------------------- */
 
 static void check_round_trip(const char *tokenizer_path)
@@ -259,33 +314,12 @@ static void byte_level_and_byte_fallback_tokenizers_round_trip_every_line(void *
     check_round_trip("tokenizers/llama2/tokenizer.json");
     check_round_trip("safetensors/tiny-llm-cicd-gpt2-vocab50257/tokenizer.json");
     check_round_trip("safetensors/ollama-minicpm3-testdata/tokenizer.json");
+    check_round_trip("gguf/vocab/ggml-vocab-gpt-2.gguf");
+    check_round_trip("gguf/vocab/ggml-vocab-llama-spm.gguf");
+    check_round_trip("gguf/vocab/ggml-vocab-falcon.gguf");
+    check_round_trip("gguf/vocab/ggml-vocab-starcoder.gguf");
+    check_round_trip("gguf/vocab/ggml-vocab-deepseek-llm.gguf");
 }
-
-/* Encodes text and compares with ids the reference gave (Node @anush008/tokenizers
-   0.6.0 = tokenizers 0.22.2). */
-static void expect_ids(tv_tokenizer *t, const char *text, size_t len, unsigned flags,
-                       const uint32_t *want, size_t n_want)
-{
-    struct tv_ids ids;
-    tv_ids_init(&ids);
-    tv_error err = {0};
-    if (tv_encode(t, text, len, flags, &ids, &err) < 0)
-        fail_msg("encode: %s", err.message);
-    bool same = ids.n == n_want;
-    for (size_t i = 0; same && i < n_want; i++)
-        same = ids.ids[i] == want[i];
-    if (!same) {
-        char *got = ids_text(&ids, false);
-        fail_msg("'%.*s': got %s (%zu ids, expected %zu)", (int)len, text, got, ids.n, n_want);
-    }
-    tv_ids_release(&ids);
-}
-
-#define EXPECT(t, text, flags, ...)                                                          \
-    do {                                                                                     \
-        static const uint32_t want_[] = {__VA_ARGS__};                                       \
-        expect_ids(t, text, sizeof(text) - 1, flags, want_, TV_ARRAY_SIZE(want_));           \
-    } while (0)
 
 static void llama2_decode_of_special_tokens_matches_reference(void **state)
 {
@@ -516,6 +550,8 @@ int main(void)
         cmocka_unit_test(minicpm3_matches_reference_on_every_line),
         cmocka_unit_test(model_folder_tokenizes_like_its_tokenizer_json),
         cmocka_unit_test(llama3_matches_llama_cpp_llama_bpe_vectors),
+        cmocka_unit_test(gguf_vocabularies_match_llama_cpp_vectors),
+        cmocka_unit_test(gguf_spm_adds_bos_as_the_file_says),
         cmocka_unit_test(byte_level_and_byte_fallback_tokenizers_round_trip_every_line),
         cmocka_unit_test(llama2_decode_of_special_tokens_matches_reference),
         cmocka_unit_test(invalid_utf8_is_read_as_replacement_chars),

@@ -21,6 +21,9 @@ void tk_model_release(struct tk_model *m)
     tv_free(m->id_len);
     tk_bpe_free(m->bpe);
     tk_unigram_free(m->unigram);
+    tk_spm_free(m->spm);
+    tv_free(m->scores);
+    tv_free(m->first_prefix);
     tv_free(m->prefix);
     tv_free(m->suffix);
     memset(m, 0, sizeof *m);
@@ -47,10 +50,10 @@ int tk_wordpiece_tokenize(struct tk_enc *e, struct tk_model *m, const char *s, s
         chars += ((unsigned char)s[i] & 0xC0) != 0x80;
     size_t first = out->n;
     if (chars <= m->max_input_chars) {
-        char *buf = tk_alloc(&e->scratch, m->prefix_len + len + 1);
+        size_t room = (m->prefix_len > m->first_prefix_len ? m->prefix_len : m->first_prefix_len);
+        char *buf = tk_alloc(&e->scratch, room + len + 1);
         if (!buf)
             return tv_error_set(e->err, TV_ERR_NOMEM, "out of memory while tokenizing");
-        memcpy(buf, m->prefix, m->prefix_len);
         size_t start = 0;
         bool bad = false;
         while (start < len) {
@@ -60,10 +63,14 @@ int tk_wordpiece_tokenize(struct tk_enc *e, struct tk_model *m, const char *s, s
             while (start < end) {
                 const char *key = s + start;
                 size_t klen = end - start;
-                if (start > 0) {
-                    memcpy(buf + m->prefix_len, s + start, end - start);
+                /* "##" before a continuation; GGUF BERT: "▁" before a word start */
+                const char *pre = start > 0 ? m->prefix : m->first_prefix;
+                size_t pre_len = start > 0 ? m->prefix_len : m->first_prefix_len;
+                if (pre_len) {
+                    memcpy(buf, pre, pre_len);
+                    memcpy(buf + pre_len, s + start, end - start);
                     key = buf;
-                    klen += m->prefix_len;
+                    klen += pre_len;
                 }
                 if (tk_strmap_get(&m->vocab, key, klen, &id)) {
                     found = true;
@@ -110,6 +117,7 @@ int tk_model_tokenize(struct tk_enc *e, struct tk_model *m, const char *s, size_
     case TK_MODEL_WORDPIECE: return tk_wordpiece_tokenize(e, m, s, len, out);
     case TK_MODEL_WORDLEVEL: return tk_wordlevel_tokenize(e, m, s, len, out);
     case TK_MODEL_UNIGRAM: return tk_unigram_tokenize(e, m, s, len, out);
+    case TK_MODEL_SPM: return tk_spm_tokenize(e, m, s, len, out);
     }
     return 0;
 }

@@ -416,8 +416,15 @@ int tk_toks_push(struct tk_toks *t, uint32_t id, uint32_t start, uint32_t end, t
 struct tk_bpe;
 struct tk_wordpiece;
 struct tk_unigram;
+struct tk_spm;
 
-enum tk_model_kind { TK_MODEL_BPE, TK_MODEL_WORDPIECE, TK_MODEL_WORDLEVEL, TK_MODEL_UNIGRAM };
+enum tk_model_kind {
+    TK_MODEL_BPE,
+    TK_MODEL_WORDPIECE,
+    TK_MODEL_WORDLEVEL,
+    TK_MODEL_UNIGRAM,
+    TK_MODEL_SPM        /* SentencePiece BPE over scores (GGUF "llama") */
+};
 
 /* What every model shares: the vocabulary the model itself knows (not the added
    tokens), and id -> text for decoding. */
@@ -440,8 +447,14 @@ struct tk_model {
     char *suffix;                    /* end_of_word_suffix (BPE) */
     size_t suffix_len;
     size_t max_input_chars;          /* WordPiece */
+    char *first_prefix;              /* WordPiece: before a word's first piece (GGUF BERT's
+                                        phantom space "▁"); NULL: none */
+    size_t first_prefix_len;
     /* Unigram */
     struct tk_unigram *unigram;
+    /* SentencePiece over scores */
+    struct tk_spm *spm;
+    float *scores;                   /* per id (owned), for SPM */
     bool byte_fallback, fuse_unk, ignore_merges;
 };
 
@@ -467,6 +480,11 @@ int tk_wordpiece_tokenize(struct tk_enc *e, struct tk_model *m, const char *s, s
                           struct tk_toks *out);
 int tk_wordlevel_tokenize(struct tk_enc *e, struct tk_model *m, const char *s, size_t len,
                           struct tk_toks *out);
+/* SentencePiece BPE over m->scores (llama.cpp's SPM tokenizer). */
+int tk_spm_init(struct tk_model *m, tv_error *err);
+void tk_spm_free(struct tk_spm *s);
+int tk_spm_tokenize(struct tk_enc *e, struct tk_model *m, const char *s, size_t len,
+                    struct tk_toks *out);
 /* Unigram: scores are doubles, index = id. */
 int tk_unigram_init(struct tk_model *m, const double *scores, size_t n, tv_error *err);
 void tk_unigram_free(struct tk_unigram *u);
@@ -582,6 +600,9 @@ struct tv_tokenizer {
        with a BPE model. */
     bool fast_byte_level;
     bool byte_level_display;        /* pieces are in the byte-level alphabet */
+    /* GGUF byte-level BPE: added tokens hold raw text, which llama.cpp outputs as it is;
+       decode spells them in the byte-level alphabet so the ByteLevel decoder gives it back */
+    bool added_raw_text;
     struct tk_enc enc;
     struct tk_pieces pieces, tmp;
     struct tk_toks toks;

@@ -499,6 +499,18 @@ int tv_decode(tv_tokenizer *t, const uint32_t *ids, size_t n, unsigned flags, ch
         uint32_t dummy;
         if ((flags & TV_DECODE_SKIP_SPECIAL) && tk_strmap_get(&t->added.special_set, s, l, &dummy))
             continue;
+        if (t->added_raw_text && added_by_id(t, ids[i])) {
+            char *mapped = tk_alloc(&e->scratch, 2 * l + 1);
+            if (!mapped) {
+                tv_error_set(err, TV_ERR_NOMEM, "out of memory decoding");
+                goto out;
+            }
+            size_t o = 0;
+            for (size_t k = 0; k < l; k++)
+                o += (size_t)tk_utf8_put(tk_byte_to_cp((unsigned char)s[k]), mapped + o);
+            s = mapped;
+            l = o;
+        }
         if (tk_strs_push(&a, s, l, err) < 0)
             goto out;
     }
@@ -620,8 +632,8 @@ int tv_token_piece(const tv_tokenizer *t, uint32_t id, char *buf, size_t cap)
     struct dbuf d = {buf, cap, 0};
     const struct tk_added *a = added_by_id(t, id);
     char bytes[512];
-    if (a && a->special) {
-        show(&d, s, len);
+    if (a) {
+        show(&d, s, len); /* added tokens are written as plain text */
     } else if (t->m.byte_fallback && len == 6 && memcmp(s, "<0x", 3) == 0 && s[5] == '>' &&
                isxdigit((unsigned char)s[3]) && isxdigit((unsigned char)s[4])) {
         char one = (char)strtoul((char[]){s[3], s[4], 0}, NULL, 16);

@@ -260,6 +260,48 @@ static void gguf_spm_adds_bos_as_the_file_says(void **state)
     tv_model_free(m);
 }
 
+static void plain_vocabulary_files_tokenize_as_their_tokenizers(void **state)
+{
+    (void)state;
+    /* Llama 2's tokenizer.model gives what the same vocabulary gives as a GGUF */
+    tv_model *a = open_fixture("llama2c/llama-tokenizer.model");
+    tv_model *b = open_fixture("gguf/vocab/ggml-vocab-llama-spm.gguf");
+    tv_tokenizer *ta = tokenizer_or_fail(a), *tb = tokenizer_or_fail(b);
+    size_t text_len;
+    char *text = (char *)read_file_or_fail(real_fixture("text/mixed.txt"), &text_len);
+    struct tv_ids ia, ib;
+    tv_ids_init(&ia);
+    tv_ids_init(&ib);
+    tv_error err = {0};
+    assert_int_equal(tv_encode(ta, text, text_len, 0, &ia, &err), 0);
+    assert_int_equal(tv_encode(tb, text, text_len, 0, &ib, &err), 0);
+    assert_int_equal(ia.n, ib.n);
+    assert_memory_equal(ia.ids, ib.ids, ia.n * sizeof *ia.ids);
+    tv_ids_release(&ia);
+    tv_ids_release(&ib);
+    tv_free(text);
+    tv_tokenizer_free(ta);
+    tv_tokenizer_free(tb);
+    tv_model_free(a);
+    tv_model_free(b);
+    /* vocab.txt: uncased and cased BERT (found from the vocabulary) */
+    tv_model *m = open_fixture("tokenizers/bert-base-uncased/vocab.txt");
+    tv_tokenizer *t = tokenizer_or_fail(m);
+    EXPECT(t, "Hello, World! unaffable", 0, 7592, 1010, 2088, 999, 14477, 20961, 3468);
+    tv_tokenizer_free(t);
+    tv_model_free(m);
+    m = open_fixture("tokenizers/bert-base-cased/vocab.txt");
+    t = tokenizer_or_fail(m);
+    EXPECT(t, "Hello, World!", 0, 8667, 117, 1291, 106);
+    tv_tokenizer_free(t);
+    tv_model_free(m);
+    /* a SentencePiece Unigram model is refused, not guessed */
+    m = open_fixture("tokenizers/sentencepiece-torchtext/t5_tokenizer_base.model");
+    assert_null(tv_tokenizer_new(m, &err));
+    assert_non_null(strstr(err.message, "unigram"));
+    tv_model_free(m);
+}
+
 static void gguf_vocabularies_match_llama_cpp_vectors(void **state)
 {
     (void)state;
@@ -552,6 +594,7 @@ int main(void)
         cmocka_unit_test(llama3_matches_llama_cpp_llama_bpe_vectors),
         cmocka_unit_test(gguf_vocabularies_match_llama_cpp_vectors),
         cmocka_unit_test(gguf_spm_adds_bos_as_the_file_says),
+        cmocka_unit_test(plain_vocabulary_files_tokenize_as_their_tokenizers),
         cmocka_unit_test(byte_level_and_byte_fallback_tokenizers_round_trip_every_line),
         cmocka_unit_test(llama2_decode_of_special_tokens_matches_reference),
         cmocka_unit_test(invalid_utf8_is_read_as_replacement_chars),

@@ -1074,8 +1074,15 @@ int tk_config_from_vocab(tv_tokenizer *t, struct tv_vocab *v, tv_error *err)
 {
     struct ctx c = {t, t->origin, err};
     struct tk_model *m = &t->m;
+    if (tv_model_meta_find(t->model, "sentencepiece.model_type"))
+        return tk_config_from_spm_file(t, v, err);
     if (tk_model_from_arrays(t, v, err) < 0)
         return -1;
+    if (v->kind == TV_TOKENIZER_BPE && v->n_merges == 0 && v->n_tokens > 256)
+        return tv_error_set(err, TV_ERR_DATA,
+                            "%s: a BPE vocabulary of %zu tokens without merges (is merges.txt "
+                            "missing?): it would tokenize into single characters", c.file,
+                            v->n_tokens);
     if (v->kind == TV_TOKENIZER_BPE) {
         /* vocab.json + merges.txt: GPT-2's byte-level BPE */
         m->kind = TK_MODEL_BPE;
@@ -1100,7 +1107,14 @@ int tk_config_from_vocab(tv_tokenizer *t, struct tv_vocab *v, tv_error *err)
         uint32_t id;
         if (tk_strmap_get(&m->vocab, "[UNK]", 5, &id))
             m->unk_id = id;
+        /* tokenizer_config.json's do_lower_case; without it, a vocabulary with
+           capitalised words (bert-base-cased) is cased, one without is uncased */
         bool lower = true;
+        for (size_t k = 0; k < m->n_ids && lower; k++) {
+            const char *w = m->id_text[k];
+            if (w && m->id_len[k] > 1 && w[0] >= 'A' && w[0] <= 'Z' && w[1] >= 'a' && w[1] <= 'z')
+                lower = false;
+        }
         const struct tv_meta *meta =
             tv_model_meta_find_origin(t->model, TV_ORIGIN_TOKENIZER_CONFIG, "do_lower_case");
         if (meta && meta->value.type == TV_VALUE_BOOL)

@@ -15,6 +15,9 @@
  * Tokens of type CONTROL or UNKNOWN are special tokens, USER_DEFINED ones added
  * tokens: both are matched in the text first, as llama.cpp's special-token partition
  * does.
+ *
+ * A SentencePiece model file (tokenizer.model) of type BPE with the identity normalizer
+ * (Llama 2 and its family) is read as the equivalent GGUF "llama" vocabulary.
  */
 #include <stdio.h>
 #include <string.h>
@@ -212,7 +215,7 @@ static int bpe(tv_tokenizer *t, struct tv_vocab *v, const char *pre_name, tv_err
     return 0;
 }
 
-static int spm(tv_tokenizer *t, struct tv_vocab *v, tv_error *err)
+static int spm(tv_tokenizer *t, struct tv_vocab *v, bool prefix, tv_error *err)
 {
     struct tk_model *m = &t->m;
     m->kind = TK_MODEL_SPM;
@@ -224,7 +227,6 @@ static int spm(tv_tokenizer *t, struct tv_vocab *v, tv_error *err)
         m->scores[i] = i < v->n_tokens ? v->tokens[i].score : 0.0f;
     if (tk_spm_init(m, err) < 0)
         return -1;
-    bool prefix = v->add_space_prefix != 0; /* llama.cpp's default for SPM: on */
     if (prefix) {
         struct tk_normalizer n = {.kind = TK_NORM_PREPEND};
         if (!(n.content = dup("\xE2\x96\x81", &n.content_len)))
@@ -277,32 +279,14 @@ static int wpm(tv_tokenizer *t, struct tv_vocab *v, tv_error *err)
     return 0;
 }
 
-int tk_config_from_gguf(tv_tokenizer *t, struct tv_vocab *v, tv_error *err)
+/* Control and user-defined tokens are matched before anything else. */
+static int special_tokens(tv_tokenizer *t, struct tv_vocab *v, tv_error *err)
 {
     struct tk_model *m = &t->m;
-    if (tk_model_from_arrays(t, v, err) < 0)
-        return -1;
-    m->unk_id = v->special[TV_SPECIAL_UNK];
-    const char *model = v->ggml_model;
-    int rc;
-    if (strcmp(model, "gpt2") == 0)
-        rc = bpe(t, v, v->ggml_pre ? v->ggml_pre : "default", err);
-    else if (strcmp(model, "llama") == 0)
-        rc = spm(t, v, err);
-    else if (strcmp(model, "bert") == 0)
-        rc = wpm(t, v, err);
-    else
-        return tv_error_set(err, TV_ERR_UNSUPPORTED,
-                            "%s: tokenizer.ggml.model '%.100s': tokvec tokenizes GGUF vocabularies "
-                            "of type gpt2, llama and bert", t->origin, model);
-    if (rc < 0)
-        return -1;
     if (m->unk_id >= 0 && (size_t)m->unk_id < m->n_ids && m->id_text[m->unk_id]) {
         m->unk = m->id_text[m->unk_id];
         m->unk_len = m->id_len[m->unk_id];
     }
-    /* control and user-defined tokens are matched before anything else */
-    struct tk_added *items = NULL;
     size_t n = 0;
     for (size_t id = 0; id < v->n_tokens; id++) {
         int type = v->tokens[id].type;
@@ -310,7 +294,7 @@ int tk_config_from_gguf(tv_tokenizer *t, struct tv_vocab *v, tv_error *err)
             (type == TV_TOKEN_CONTROL || type == TV_TOKEN_USER_DEFINED || type == TV_TOKEN_UNKNOWN))
             n++;
     }
-    items = tv_calloc(n ? n : 1, sizeof *items);
+    struct tk_added *items = tv_calloc(n ? n : 1, sizeof *items);
     if (!items)
         return oom(t, err);
     size_t k = 0;
@@ -324,7 +308,70 @@ int tk_config_from_gguf(tv_tokenizer *t, struct tv_vocab *v, tv_error *err)
                                        tok->type != TV_TOKEN_USER_DEFINED, false, false, false,
                                        false};
     }
-    rc = tk_added_build(t, items, k, err);
+    int rc = tk_added_build(t, items, k, err);
     tv_free(items);
     return rc;
+}
+
+int tk_config_from_gguf(tv_tokenizer *t, struct tv_vocab *v, tv_error *err)
+{
+    struct tk_model *m = &t->m;
+    if (tk_model_from_arrays(t, v, err) < 0)
+        return -1;
+    m->unk_id = v->special[TV_SPECIAL_UNK];
+    const char *model = v->ggml_model;
+    int rc;
+    if (strcmp(model, "gpt2") == 0)
+        rc = bpe(t, v, v->ggml_pre ? v->ggml_pre : "default", err);
+    else if (strcmp(model, "llama") == 0)
+        rc = spm(t, v, v->add_space_prefix != 0 /* llama.cpp's default: on */, err);
+    else if (strcmp(model, "bert") == 0)
+        rc = wpm(t, v, err);
+    else
+        return tv_error_set(err, TV_ERR_UNSUPPORTED,
+                            "%s: tokenizer.ggml.model '%.100s': tokvec tokenizes GGUF vocabularies "
+                            "of type gpt2, llama and bert", t->origin, model);
+    if (rc < 0)
+        return -1;
+    return special_tokens(t, v, err);
+}
+
+static const struct tv_meta *spm_meta(const tv_tokenizer *t, const char *key)
+{
+    return tv_model_meta_find(t->model, key);
+}
+
+static bool spm_bool(const tv_tokenizer *t, const char *key, bool def)
+{
+    const struct tv_meta *meta = spm_meta(t, key);
+    return meta && meta->value.type == TV_VALUE_BOOL ? meta->value.as.u != 0 : def;
+}
+
+int tk_config_from_spm_file(tv_tokenizer *t, struct tv_vocab *v, tv_error *err)
+{
+    struct tk_model *m = &t->m;
+    const struct tv_meta *type = spm_meta(t, "sentencepiece.model_type");
+    const struct tv_meta *norm = spm_meta(t, "sentencepiece.normalizer_name");
+    bool identity = norm && norm->value.type == TV_VALUE_STRING &&
+                    norm->value.as.str.len == 8 && memcmp(norm->value.as.str.ptr, "identity", 8) == 0;
+    bool is_bpe = type && type->value.type == TV_VALUE_STRING && type->value.as.str.len == 3 &&
+                  memcmp(type->value.as.str.ptr, "bpe", 3) == 0;
+    /* The BPE models of the Llama family run as llama.cpp runs them from a GGUF. Other
+       SentencePiece normalizations (nmt_nfkc, whitespace folding) and Unigram models
+       have no reference here to be checked against: refused rather than guessed. */
+    if (!is_bpe || !identity || spm_bool(t, "sentencepiece.remove_extra_whitespaces", true) ||
+        !spm_bool(t, "sentencepiece.escape_whitespaces", true))
+        return tv_error_set(err, TV_ERR_UNSUPPORTED,
+                            "%s: a SentencePiece %.*s model with the '%.*s' normalizer: tokvec "
+                            "tokenizes SentencePiece model files of type bpe with the identity "
+                            "normalizer (Llama); use the model's tokenizer.json",
+                            t->origin, type ? (int)type->value.as.str.len : 1,
+                            type ? type->value.as.str.ptr : "?", norm ? (int)norm->value.as.str.len : 1,
+                            norm ? norm->value.as.str.ptr : "?");
+    if (tk_model_from_arrays(t, v, err) < 0)
+        return -1;
+    m->unk_id = v->special[TV_SPECIAL_UNK];
+    if (spm(t, v, spm_bool(t, "sentencepiece.add_dummy_prefix", true), err) < 0)
+        return -1;
+    return special_tokens(t, v, err);
 }

@@ -612,6 +612,7 @@ struct tv_tokenizer {
 int tk_config_from_json(tv_tokenizer *t, struct tv_vocab *v, tv_error *err);
 int tk_config_from_gguf(tv_tokenizer *t, struct tv_vocab *v, tv_error *err);
 int tk_config_from_vocab(tv_tokenizer *t, struct tv_vocab *v, tv_error *err);
+int tk_config_from_spm_file(tv_tokenizer *t, struct tv_vocab *v, tv_error *err);
 /* Fills t->m's vocabulary (token -> id, id -> token) from the vocabulary arrays. */
 int tk_model_from_arrays(tv_tokenizer *t, struct tv_vocab *v, tv_error *err);
 /* Finishes the added vocabulary (ids as the reference assigns them, tries). */

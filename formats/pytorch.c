@@ -189,7 +189,8 @@ struct storage {
 struct entry {
     char *name;               /* tv_malloc'ed, NUL-terminated */
     size_t name_len;
-    const struct tv_pkl *node;
+    const struct tv_pkl *node;   /* valid while the pickle is (interpret() only) */
+    size_t pickle_offset;        /* of node, for messages after the pickle is freed */
     /* the view, once interpreted */
     size_t storage;
     uint64_t base_bytes;      /* legacy view_metadata: where the view storage begins */
@@ -331,6 +332,7 @@ static int add_entry(struct reader *r, const struct tv_pkl *node)
         return oom(r);
     e->name_len = r->path_len;
     e->node = node;
+    e->pickle_offset = node->offset;
     r->n_entries++;
     return 0;
 }
@@ -607,7 +609,7 @@ static int tensor_fail(struct reader *r, const struct entry *e, const struct tv_
     char name[160];
     tv_quote(name, sizeof name, e->name, e->name_len);
     return tv_error_set(r->err, TV_ERR_DATA, "%s: tensor '%s' (pickle offset %zu): %s",
-                        r->file, name, at ? at->offset : e->node->offset, msg);
+                        r->file, name, at ? at->offset : e->pickle_offset, msg);
 }
 
 static int get_uint(struct reader *r, const struct entry *e, const struct tv_pkl *v,
@@ -1162,7 +1164,7 @@ static const struct tv_pickle_options *pickle_options(const char *what,
 /* Chooses the part, collects its tensors, interprets them. */
 static int collect(struct reader *r)
 {
-    const struct tv_pkl *part;
+    const struct tv_pkl *part = NULL;
     const char *key = r->m->opt.pytorch_key;
     if ((key && *key ? follow_key(r, key, &part) : choose_part(r, &part)) < 0)
         return -1;
@@ -1216,7 +1218,12 @@ static int read_zip(struct reader *r)
         goto out;
     r->root = tv_pickle_root(pkl);
     r->budget = 8 * tv_pickle_object_count(pkl) + 4096;
-    if (collect(r) < 0 || zip_storages(r, &z) < 0 || add_tensors(r) < 0)
+    if (collect(r) < 0)
+        goto out;
+    tv_pickle_free(pkl); /* the views hold what they need; keys point into data.pkl */
+    pkl = NULL;
+    r->root = NULL;
+    if (zip_storages(r, &z) < 0 || add_tensors(r) < 0)
         goto out;
     rc = 0;
 out:
@@ -1245,6 +1252,7 @@ static int scan_persid(const struct tv_pkl *v, void *ctx)
     if (v->kind != TV_PKL_PERSID)
         return 0;
     scan->scratch.node = v;
+    scan->scratch.pickle_offset = v->offset;
     return read_persid(scan->r, &scan->scratch, v) < 0 ? -1 : 0;
 }
 
@@ -1304,6 +1312,9 @@ static int read_legacy(struct reader *r)
     scan.scratch.name_len = strlen(scan.scratch.name);
     if (tv_pickle_each(parts[3], scan_persid, &scan) != 0 || collect(r) < 0)
         goto out;
+    tv_pickle_free(parts[3]); /* the views hold what they need */
+    parts[3] = NULL;
+    r->root = NULL;
     /* the raw section: per key, an 8-byte element count and the bytes */
     for (size_t i = 0; i < keys->as.seq.n; i++) {
         const struct tv_pkl *k = keys->as.seq.items[i];

@@ -934,9 +934,9 @@ oom:
 /* ---- whole files ------------------------------------------------------------------------ */
 
 static int write_bytes_file(const char *path, const void *bytes, size_t len, bool force,
-                            tv_error *err)
+                            bool gzip, tv_error *err)
 {
-    tv_out *out = tv_out_open(path, force, err);
+    tv_out *out = gzip ? tv_out_open_gzip(path, force, err) : tv_out_open(path, force, err);
     if (!out)
         return -1;
     if (tv_out_write(out, bytes, len, err) < 0) {
@@ -946,7 +946,8 @@ static int write_bytes_file(const char *path, const void *bytes, size_t len, boo
     return tv_out_commit(out, err);
 }
 
-static int write_tokenizer_json(const tv_model *m, const char *path, bool force, tv_error *err)
+static int write_tokenizer_json(const tv_model *m, const char *path, bool force, bool gzip,
+                                tv_error *err)
 {
     if (!tv_vocab_size(m))
         return tv_error_set(err, TV_ERR_NOTFOUND, "%s: no vocabulary to write to %s", m->path,
@@ -957,15 +958,16 @@ static int write_tokenizer_json(const tv_model *m, const char *path, bool force,
         tv_error_prefix(err, "%s", path);
         return -1;
     }
-    int rc = write_bytes_file(path, json, len, force, err);
+    int rc = write_bytes_file(path, json, len, force, gzip, err);
     tv_free(json);
     return rc;
 }
 
 static int write_format_file(const tv_model *m, const char *path, const struct tv_format *fmt,
-                             const struct tv_write_options *opt, tv_error *err)
+                             const struct tv_write_options *opt, bool gzip, tv_error *err)
 {
-    tv_out *out = tv_out_open(path, opt->force != 0, err);
+    tv_out *out = gzip ? tv_out_open_gzip(path, opt->force != 0, err)
+                       : tv_out_open(path, opt->force != 0, err);
     if (!out)
         return -1;
     if (fmt->write(m, out, opt, err) < 0) {
@@ -1145,7 +1147,7 @@ static int fill_folder(struct tv_write_plan *p, const char *dir, tv_error *err)
         goto out;
     if (!(path = tv_path_join(dir, "config.json")))
         goto oom;
-    if (write_bytes_file(path, config, strlen(config), false, err) < 0)
+    if (write_bytes_file(path, config, strlen(config), false, false, err) < 0)
         goto out;
     tv_free(path);
     path = NULL;
@@ -1153,7 +1155,7 @@ static int fill_folder(struct tv_write_plan *p, const char *dir, tv_error *err)
     if (tv_vocab_size(m)) {
         if (!(path = tv_path_join(dir, "tokenizer.json")))
             goto oom;
-        if (write_tokenizer_json(m, path, false, err) < 0)
+        if (write_tokenizer_json(m, path, false, false, err) < 0)
             goto out;
         tv_free(path);
         path = NULL;
@@ -1162,7 +1164,7 @@ static int fill_folder(struct tv_write_plan *p, const char *dir, tv_error *err)
         if (!tok_config)
             goto out;
         if (!empty && (path = tv_path_join(dir, "tokenizer_config.json")) &&
-            write_bytes_file(path, tok_config, strlen(tok_config), false, err) < 0) {
+            write_bytes_file(path, tok_config, strlen(tok_config), false, false, err) < 0) {
             cJSON_free(tok_config);
             goto out;
         }
@@ -1212,7 +1214,7 @@ static int fill_folder(struct tv_write_plan *p, const char *dir, tv_error *err)
             if (!(path = tv_path_join(dir, "model.safetensors.index.json")))
                 goto oom;
             if (build_index(p, shard_of, n_shards, &index, err) < 0 ||
-                write_bytes_file(path, index.ptr, index.len, false, err) < 0)
+                write_bytes_file(path, index.ptr, index.len, false, false, err) < 0)
                 goto out;
         }
     }
@@ -1379,41 +1381,95 @@ out:
 
 /* ---- the entry point ------------------------------------------------------------------------ */
 
-static bool has_suffix(const char *s, const char *suffix)
+/* Whether the first n bytes of s end with suffix (ASCII case ignored). */
+static bool ends_with(const char *s, size_t n, const char *suffix)
 {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcasecmp(s + n - k, suffix) == 0;
+    size_t k = strlen(suffix);
+    return n >= k && strncasecmp(s + n - k, suffix, k) == 0;
 }
 
-/* The output format from --to or the path; NULL with err when neither says. */
-static const char *choose_format(const char *path, const char *format, tv_error *err)
+/* Output formats by their --to names: the writers in formats/ and the two outputs
+   this file makes itself (tokenizer.json, folder). */
+static const char *const out_formats[] = {"gguf", "safetensors", "tokenizer.json", "folder",
+                                          "word2vec", "word2vec-binary", "glove", "npy"};
+#define OUT_FORMAT_LIST "gguf, safetensors, tokenizer.json, folder, word2vec, word2vec-binary, " \
+                        "glove or npy"
+
+/* The word-vector flavour the model was read from ("GloVe text", ...), or NULL. */
+static const char *wordvec_source(const tv_model *m)
 {
-    static const char *const formats[] = {"gguf", "safetensors", "tokenizer.json", "folder"};
+    size_t len;
+    const char *s = meta_string(m, TV_ORIGIN_OTHER, "wordvec.format", &len);
+    return s && len ? s : NULL;
+}
+
+/*
+ * The output format from --to or the path, and whether the output is gzipped (a name
+ * ending in ".gz": the format is then read from the name without it). Names: .gguf,
+ * .safetensors, *tokenizer.json, .npy, .vec (word2vec text with its header, as fastText
+ * writes .vec), .txt and .bin only for word-vector sources (a .txt stays GloVe or word2vec
+ * text as the source was; .bin is word2vec binary), a folder (an existing folder, a
+ * trailing '/', a name without an extension). NULL with err (TV_ERR_USAGE) otherwise.
+ */
+static const char *choose_format(const tv_model *m, const char *path, const char *format,
+                                 bool *gzip, tv_error *err)
+{
+    size_t len = strlen(path);
+    bool is_dir = (len && path[len - 1] == '/') || tv_path_kind(path) == 1;
+    *gzip = !is_dir && len > 3 && ends_with(path, len, ".gz");
     if (format) {
-        for (size_t i = 0; i < TV_ARRAY_SIZE(formats); i++)
-            if (strcmp(format, formats[i]) == 0)
-                return formats[i];
-        tv_error_set(err, TV_ERR_USAGE, "unknown output format '%s' (gguf, safetensors, "
-                     "tokenizer.json or folder)", format);
+        for (size_t i = 0; i < TV_ARRAY_SIZE(out_formats); i++)
+            if (strcmp(format, out_formats[i]) == 0) {
+                if (*gzip && strcmp(format, "folder") == 0)
+                    break;
+                return out_formats[i];
+            }
+        if (*gzip && strcmp(format, "folder") == 0)
+            tv_error_set(err, TV_ERR_USAGE, "%s: a folder cannot be gzipped (name it without "
+                         ".gz)", path);
+        else
+            tv_error_set(err, TV_ERR_USAGE, "unknown output format '%s' (" OUT_FORMAT_LIST ")",
+                         format);
         return NULL;
     }
-    size_t len = strlen(path);
-    if (len && path[len - 1] == '/')
+    if (is_dir)
         return "folder";
-    if (tv_path_kind(path) == 1)
-        return "folder";
-    if (has_suffix(path, ".gguf"))
+    /* the name without ".gz" decides */
+    size_t n = *gzip ? len - 3 : len;
+    const char *base = path + n;
+    while (base > path && base[-1] != '/')
+        base--;
+    const char *wordvec = wordvec_source(m);
+    if (ends_with(path, n, ".gguf"))
         return "gguf";
-    if (has_suffix(path, ".safetensors"))
+    if (ends_with(path, n, ".safetensors"))
         return "safetensors";
-    if (has_suffix(path, "tokenizer.json"))
+    if (ends_with(path, n, "tokenizer.json"))
         return "tokenizer.json";
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    if (!strchr(base, '.'))
+    if (ends_with(path, n, ".npy"))
+        return "npy";
+    if (ends_with(path, n, ".vec"))
+        return "word2vec";
+    if (ends_with(path, n, ".txt") && wordvec)
+        return strcmp(wordvec, "GloVe text") == 0 ? "glove" : "word2vec";
+    if (ends_with(path, n, ".txt")) {
+        tv_error_set(err, TV_ERR_USAGE, "%s: cannot tell the output format from the name: a "
+                     ".txt can be GloVe (no header) or word2vec text (a header line); use --to "
+                     "glove or --to word2vec", path);
+        return NULL;
+    }
+    if (ends_with(path, n, ".bin") && wordvec)
+        return "word2vec-binary";
+    if (ends_with(path, n, ".bin")) {
+        tv_error_set(err, TV_ERR_USAGE, "%s: cannot tell the output format from the name: .bin "
+                     "names PyTorch checkpoints as well as word2vec binary files; use --to "
+                     "word2vec-binary to write word vectors", path);
+        return NULL;
+    }
+    if (!*gzip && !memchr(base, '.', (size_t)(path + n - base)))
         return "folder";
-    tv_error_set(err, TV_ERR_USAGE, "%s: cannot tell the output format from the name (use "
-                 "--to gguf, safetensors, tokenizer.json or folder)", path);
+    tv_error_set(err, TV_ERR_USAGE, "%s: cannot tell the output format from the name (use --to "
+                 OUT_FORMAT_LIST ")", path);
     return NULL;
 }
 
@@ -1425,7 +1481,8 @@ int tv_model_write(const tv_model *m, const char *path, const struct tv_write_op
         tv_write_options_init(&defaults);
         opt = &defaults;
     }
-    const char *format = choose_format(path, opt->format, err);
+    bool gzip = false;
+    const char *format = choose_format(m, path, opt->format, &gzip, err);
     if (!format)
         return -1;
     if (opt->max_shard_size && strcmp(format, "folder") != 0)
@@ -1435,7 +1492,7 @@ int tv_model_write(const tv_model *m, const char *path, const struct tv_write_op
         if (opt->dtype >= 0 || opt->only_embedding)
             return tv_error_set(err, TV_ERR_USAGE, "%s: a tokenizer.json holds no tensors "
                                 "(--dtype and --only-embedding do not apply)", path);
-        return write_tokenizer_json(m, path, opt->force != 0, err);
+        return write_tokenizer_json(m, path, opt->force != 0, gzip, err);
     }
     if (strcmp(format, "folder") == 0)
         return write_folder(m, path, opt, err);
@@ -1443,5 +1500,5 @@ int tv_model_write(const tv_model *m, const char *path, const struct tv_write_op
     if (!fmt || !fmt->write)
         return tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: this build of tokvec cannot write %s",
                             path, format);
-    return write_format_file(m, path, fmt, opt, err);
+    return write_format_file(m, path, fmt, opt, gzip, err);
 }

@@ -1327,6 +1327,163 @@ static void conversion_memory_does_not_grow_with_the_model(void **state)
     tv_free(dir);
 }
 
+/* ---- output names, --to and .gz ------------------------------------------------------------- */
+
+/* The word-vector flavour a file was read as ("GloVe text", ...), or "" when none. */
+static const char *wordvec_kind(const tv_model *m)
+{
+    const struct tv_meta *meta = tv_model_meta_find(m, "wordvec.format");
+    static char kind[64];
+    kind[0] = '\0';
+    if (meta && meta->value.type == TV_VALUE_STRING)
+        snprintf(kind, sizeof kind, "%.*s", (int)meta->value.as.str.len, meta->value.as.str.ptr);
+    return kind;
+}
+
+static bool file_is_gzip(const char *path)
+{
+    size_t len;
+    uint8_t *bytes = read_file_or_fail(path, &len);
+    bool gz = len >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
+    tv_free(bytes);
+    return gz;
+}
+
+/* OUT.gz is the format OUT names, gzipped; our readers give the same model back. */
+static void gz_outputs_are_gzipped_and_read_back_as_the_same_model(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        const char *kind; /* the word-vector flavour read back, or "" */
+    } outs[] = {
+        {"w.vec.gz", "word2vec text"}, {"w.txt.gz", "GloVe text"},
+        {"w.bin.gz", "word2vec binary"}, {"w.npy.gz", ""}, {"w.safetensors.gz", ""},
+        {"w.gguf.gz", NULL}, /* NULL: refused (a word list has no GGUF tokenizer) */
+    };
+    char *dir = make_temp_dir();
+    tv_model *a = open_or_fail(real_fixture("wordvec/gensim-test_glove.txt"));
+    for (size_t i = 0; i < TV_ARRAY_SIZE(outs); i++) {
+        if (!outs[i].kind)
+            continue;
+        char *out = join(dir, outs[i].name);
+        write_or_fail(a, out, NULL);
+        if (!file_is_gzip(out))
+            fail_msg("%s is not gzip", outs[i].name);
+        tv_model *b = open_or_fail(out);
+        assert_same_tensors(a, b);
+        assert_string_equal(wordvec_kind(b), outs[i].kind);
+        if (*outs[i].kind) /* the words travel with the vectors */
+            assert_vocab_equal(a, b, CMP_ALL);
+        tv_model_free(b);
+        tv_free(out);
+    }
+    /* a model with every part: GGUF and a folder's tokenizer.json, gzipped */
+    tv_model *s = open_or_fail(real_fixture("gguf/weights/stories260K.gguf"));
+    char *gguf = join(dir, "s.gguf.gz"), *tok = join(dir, "tokenizer.json.gz");
+    write_or_fail(s, gguf, NULL);
+    write_or_fail(s, tok, NULL);
+    assert_true(file_is_gzip(gguf));
+    assert_true(file_is_gzip(tok));
+    tv_model *g = open_or_fail(gguf), *t = open_or_fail(tok);
+    assert_same_tensors(s, g);
+    assert_same_vocab(s, g);
+    assert_int_equal(tv_vocab_size(t), 512);
+    /* a folder cannot be gzipped */
+    struct tv_write_options opt;
+    tv_write_options_init(&opt);
+    opt.format = "folder";
+    tv_error err = {0};
+    char *folder = join(dir, "f.gz");
+    assert_int_equal(tv_model_write(s, folder, &opt, &err), -1);
+    assert_int_equal(err.code, TV_ERR_USAGE);
+    assert_contains(err.message, "a folder cannot be gzipped");
+    assert_int_equal(tv_path_kind(folder), -1);
+    tv_model_free(g);
+    tv_model_free(t);
+    tv_model_free(s);
+    tv_model_free(a);
+    tv_free(folder);
+    tv_free(gguf);
+    tv_free(tok);
+    remove_tree(dir);
+    tv_free(dir);
+}
+
+/* .vec is word2vec text; .txt keeps a word-vector source's own flavour and .bin is word2vec
+   binary, both only for word vectors; other sources must say --to. */
+static void output_names_choose_the_word_vector_formats(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir();
+    tv_model *glove = open_or_fail(real_fixture("wordvec/gensim-test_glove.txt"));
+    tv_model *w2v = open_or_fail(real_fixture("wordvec/gensim-euclidean_vectors.bin"));
+    tv_model *gguf = open_or_fail(real_fixture("gguf/weights/stories260K.gguf"));
+    static const struct {
+        int source;         /* 0 glove, 1 word2vec binary */
+        const char *name;
+        const char *kind;
+    } cases[] = {
+        {0, "a.txt", "GloVe text"},    {0, "a.vec", "word2vec text"},
+        {0, "a.bin", "word2vec binary"}, {1, "b.txt", "word2vec text"},
+        {1, "b.vec", "word2vec text"}, {1, "b.bin", "word2vec binary"},
+    };
+    for (size_t i = 0; i < TV_ARRAY_SIZE(cases); i++) {
+        const tv_model *src = cases[i].source ? w2v : glove;
+        char *out = join(dir, cases[i].name);
+        write_or_fail(src, out, NULL);
+        tv_model *b = open_or_fail(out);
+        if (strcmp(wordvec_kind(b), cases[i].kind) != 0)
+            fail_msg("%s was written as '%s', expected %s", cases[i].name, wordvec_kind(b),
+                     cases[i].kind);
+        assert_same_tensors(src, b);
+        assert_vocab_equal(src, b, CMP_ALL);
+        tv_model_free(b);
+        tv_free(out);
+    }
+    /* an embedding from elsewhere: .txt and .bin say nothing, --to does */
+    tv_error err = {0};
+    char *txt = join(dir, "s.txt"), *bin = join(dir, "s.bin"), *npy = join(dir, "s.npy");
+    assert_int_equal(tv_model_write(gguf, txt, NULL, &err), -1);
+    assert_int_equal(err.code, TV_ERR_USAGE);
+    assert_contains(err.message, "use --to glove or --to word2vec");
+    assert_int_equal(tv_model_write(gguf, bin, NULL, &err), -1);
+    assert_int_equal(err.code, TV_ERR_USAGE);
+    assert_contains(err.message, "use --to word2vec-binary");
+    struct tv_write_options opt;
+    tv_write_options_init(&opt);
+    opt.format = "glove";
+    write_or_fail(gguf, txt, &opt);
+    tv_model *t = open_or_fail(txt);
+    assert_string_equal(wordvec_kind(t), "GloVe text");
+    /* words and vectors: types and scores are not kept */
+    assert_int_equal(tv_vocab_size(t), tv_vocab_size(gguf));
+    for (uint32_t id = 0; id < tv_vocab_size(t); id++)
+        assert_string_equal(tv_vocab_token(t, id)->text, tv_vocab_token(gguf, id)->text);
+    assert_memory_equal(tv_model_embedding(t)->data, tv_model_embedding(gguf)->data,
+                        (size_t)tv_model_embedding(gguf)->n_bytes);
+    write_or_fail(gguf, npy, NULL);
+    tv_model *n = open_or_fail(npy);
+    assert_int_equal(tv_model_tensor_count(n), 1);
+    assert_memory_equal(tv_model_embedding(n)->data, tv_model_embedding(gguf)->data,
+                        (size_t)tv_model_embedding(gguf)->n_bytes);
+    opt.format = "pytorch";
+    assert_int_equal(tv_model_write(gguf, bin, &opt, &err), -1);
+    assert_int_equal(err.code, TV_ERR_USAGE);
+    assert_contains(err.message, "unknown output format 'pytorch'");
+    assert_int_equal(count_entries(dir, NULL), 8); /* 6 cases, s.txt, s.npy */
+    tv_model_free(n);
+    tv_model_free(t);
+    tv_model_free(gguf);
+    tv_model_free(w2v);
+    tv_model_free(glove);
+    tv_free(txt);
+    tv_free(bin);
+    tv_free(npy);
+    remove_tree(dir);
+    tv_free(dir);
+}
+
 /* ---- the command ------------------------------------------------------------------------------- */
 
 static void convert_command_exit_codes_and_messages(void **state)
@@ -1334,7 +1491,8 @@ static void convert_command_exit_codes_and_messages(void **state)
     (void)state;
     char *dir = make_temp_dir();
     char *out = join(dir, "o.safetensors"), *folder = join(dir, "f");
-    const char *src = real_fixture("safetensors/mnist-tinygrad/model.safetensors");
+    char src[4096]; /* real_fixture's buffer is reused by the next call */
+    snprintf(src, sizeof src, "%s", real_fixture("safetensors/mnist-tinygrad/model.safetensors"));
     char *o = NULL, *e = NULL;
     assert_int_equal(run_cli(&o, &e, "convert", src, NULL), 2);
     assert_contains(e, "expected SRC... OUT");
@@ -1346,7 +1504,20 @@ static void convert_command_exit_codes_and_messages(void **state)
     assert_contains(e, "--max-shard-size '5XB'");
     tv_free(o), tv_free(e);
     assert_int_equal(run_cli(&o, &e, "convert", "--to", "onnx", src, out, NULL), 2);
+    assert_contains(e, "word2vec-binary, glove or npy");
     tv_free(o), tv_free(e);
+    {
+        /* --to names the word-vector writers; any name then does */
+        char *dat = join(dir, "vectors.dat");
+        assert_int_equal(run_cli(&o, &e, "convert", "--to", "word2vec-binary",
+                                 real_fixture("wordvec/gensim-test_glove.txt"), dat, NULL), 0);
+        tv_free(o), tv_free(e);
+        tv_model *w = open_or_fail(dat);
+        assert_string_equal(tv_model_kind(w), "word2vec binary");
+        tv_model_free(w);
+        unlink(dat);
+        tv_free(dat);
+    }
     assert_int_equal(run_cli(&o, &e, "convert", src, out, NULL), 0);
     assert_contains(o, "wrote ");
     assert_string_equal(e, ""); /* no progress: stderr is not a terminal */
@@ -1446,6 +1617,8 @@ int main(void)
         cmocka_unit_test(a_full_file_size_limit_leaves_nothing_and_keeps_the_old_output),
         cmocka_unit_test(an_interrupted_write_leaves_nothing_and_keeps_the_old_output),
         cmocka_unit_test(conversion_memory_does_not_grow_with_the_model),
+        cmocka_unit_test(gz_outputs_are_gzipped_and_read_back_as_the_same_model),
+        cmocka_unit_test(output_names_choose_the_word_vector_formats),
         cmocka_unit_test(convert_command_exit_codes_and_messages),
         cmocka_unit_test(convert_reads_several_sources_into_one_model),
     };

@@ -28,14 +28,17 @@ static const char usage[] =
     "usage: tokvec convert [options] SRC... OUT\n"
     "\n"
     "Reads a model and writes it in another format. SRC is a .gguf, .safetensors,\n"
-    "tokenizer.json or other vocabulary file, or a Hugging Face folder; several SRC\n"
-    "paths are read as one model (weights + tokenizer.json, ...). The output format\n"
-    "follows OUT (.gguf, .safetensors, *tokenizer.json, a folder: an existing folder,\n"
-    "a trailing '/' or a name without an extension) or --to. The output appears only\n"
-    "when complete; an existing OUT is refused unless --force.\n"
+    "tokenizer.json or other vocabulary file, word vectors, a .npy matrix, or a Hugging\n"
+    "Face folder; several SRC paths are read as one model (weights + tokenizer.json,\n"
+    "...). The output format follows OUT (.gguf, .safetensors, *tokenizer.json, .npy,\n"
+    ".vec for word2vec text; .txt and .bin only from word vectors: the source's text\n"
+    "flavour, word2vec binary; a folder: an existing folder, a trailing '/' or a name\n"
+    "without an extension) or --to. OUT ending in .gz is written gzipped. The output\n"
+    "appears only when complete; an existing OUT is refused unless --force.\n"
     "\n"
     "options:\n"
-    "      --to FORMAT             gguf, safetensors, tokenizer.json or folder\n"
+    "      --to FORMAT             gguf, safetensors, tokenizer.json, folder, word2vec\n"
+    "                              (text), word2vec-binary, glove or npy\n"
     "      --dtype TYPE            keep (default), f32, f16, bf16, q8_0 or q4_0: the dtype\n"
     "                              of floating-point tensors of 2 or more dimensions\n"
     "                              (1-D and integer tensors keep theirs); quantized\n"
@@ -49,6 +52,19 @@ static const char usage[] =
     "exit codes: 0 written, 1 the model could not be read or written (nothing is left\n"
     "behind; this includes an existing OUT without --force), 2 usage error (also\n"
     "options that do not fit the output, such as --dtype q8_0 for safetensors)\n";
+
+#define TO_FORMATS                                                                        \
+    "gguf, safetensors, tokenizer.json, folder, word2vec, word2vec-binary, glove or npy"
+
+static bool known_format(const char *name)
+{
+    static const char *const names[] = {"gguf", "safetensors", "tokenizer.json", "folder",
+                                        "word2vec", "word2vec-binary", "glove", "npy"};
+    for (size_t i = 0; i < TV_ARRAY_SIZE(names); i++)
+        if (strcmp(name, names[i]) == 0)
+            return true;
+    return false;
+}
 
 /* "5GB", "500MB", "2GiB", "1048576": decimal units as Hugging Face reads them, binary
    ones with "i". Returns 0, or -1 when malformed, zero or too large. */
@@ -164,10 +180,8 @@ int cmd_convert(int argc, char **argv)
             continue;
         switch (c) {
         case OPT_TO:
-            if (strcmp(optarg, "gguf") && strcmp(optarg, "safetensors") &&
-                strcmp(optarg, "tokenizer.json") && strcmp(optarg, "folder")) {
-                cli_error("convert: --to '%s': expected gguf, safetensors, tokenizer.json or "
-                          "folder", optarg);
+            if (!known_format(optarg)) {
+                cli_error("convert: --to '%s': expected " TO_FORMATS, optarg);
                 return CLI_USAGE;
             }
             wopt.format = optarg;

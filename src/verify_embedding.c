@@ -144,22 +144,25 @@ int tv_embedding_health_scan(const tv_model *m, struct tv_embedding_health *h, t
         }
         for (uint64_t i = 0; i < n; i++) {
             const float *row = block + i * cols;
-            double sum = 0;
-            uint8_t f = TV_ROW_ZERO;
-            for (uint64_t k = 0; k < cols; k++) {
-                float x = row[k];
-                if (isnan(x))
-                    f |= TV_ROW_NAN;
-                else if (isinf(x))
-                    f |= TV_ROW_INF;
-                if (x != 0.0f)
-                    f &= (uint8_t)~TV_ROW_ZERO;
-                sum += (double)x * x;
+            /* The sum of squares says it all: it is not finite exactly when a value is
+               NaN or infinite (a float squared never overflows a double), and zero exactly
+               when every value is (the smallest float squared is still a double above
+               zero). Four partial sums keep the loop from waiting on each addition. */
+            double part[4] = {0, 0, 0, 0};
+            uint64_t k = 0;
+            for (; k + 4 <= cols; k += 4)
+                for (int j = 0; j < 4; j++)
+                    part[j] += (double)row[k + j] * row[k + j];
+            for (; k < cols; k++)
+                part[0] += (double)row[k] * row[k];
+            double sum = (part[0] + part[1]) + (part[2] + part[3]);
+            uint8_t f = 0;
+            if (!isfinite(sum)) {
+                for (k = 0; k < cols; k++)
+                    f |= isnan(row[k]) ? TV_ROW_NAN : isinf(row[k]) ? TV_ROW_INF : 0;
+            } else {
+                f = TV_ROW_FINITE | (sum == 0 ? TV_ROW_ZERO : 0);
             }
-            if (f & (TV_ROW_NAN | TV_ROW_INF))
-                f &= (uint8_t)~TV_ROW_ZERO;
-            else
-                f |= TV_ROW_FINITE;
             uint64_t row_id = start + i;
             if (!v || (row_id < v->n_tokens && v->tokens[row_id].text))
                 f |= TV_ROW_TOKEN;

@@ -30,9 +30,7 @@
 
 static const uint8_t npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
-/* numpy itself refuses headers above 10,000 bytes unless told otherwise
-   (np.load's max_header_size); 1 MiB leaves room for any real array header. */
-#define NPY_MAX_HEADER (1u << 20)
+/* The header cap is TV_NPY_MAX_HEADER (src/limits.h). */
 
 /* ---- the header dict ------------------------------------------------------------- */
 
@@ -343,9 +341,9 @@ static int read_npy(tv_model *m, tv_blob *blob, tv_error *err)
     } else if (tv_cursor_u32(&c, &header_len, "the header length") < 0) {
         return -1;
     }
-    if (header_len > NPY_MAX_HEADER)
+    if (header_len > TV_NPY_MAX_HEADER)
         return tv_error_set(err, TV_ERR_LIMIT, "%s: header of %u bytes (at most %u)", file,
-                            header_len, NPY_MAX_HEADER);
+                            header_len, TV_NPY_MAX_HEADER);
     const uint8_t *header = tv_cursor_bytes(&c, header_len, "the header");
     if (!header)
         return -1;

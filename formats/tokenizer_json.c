@@ -34,7 +34,7 @@
    otherwise fill the arena with a million messages). */
 #define MAX_LISTED_FINDINGS 5
 /* Nesting of "Sequence" components searched for ByteLevel / special tokens. */
-#define MAX_SEQUENCE_DEPTH 16
+#define MAX_SEQUENCE_DEPTH TV_TOKENIZER_JSON_MAX_DEPTH
 
 struct reader {
     tv_model *m;
@@ -116,7 +116,7 @@ bool tv_token_looks_special(const char *text, size_t len)
    one token with id 16,000,000 must not allocate 16 million slots. */
 static bool ids_too_sparse(uint64_t n_ids, uint64_t n_entries)
 {
-    return n_ids > 2 * n_entries + 65536;
+    return n_ids > TV_VOCAB_SPARSE_FACTOR * n_entries + TV_VOCAB_SPARSE_SLACK;
 }
 
 int tv_vocab_read_id_object(tv_model *m, struct tv_vocab *v, const cJSON *obj, const char *file,

@@ -36,18 +36,14 @@
 
 #include "internal.h"
 
-/* Longest word accepted in a binary file: the C tool caps words at 100 bytes; a
-   missing space in a damaged file must not make one word of the whole file. */
-#define WV_MAX_WORD 65536
-/* A decimal float longer than this is not one any writer produces. */
-#define WV_MAX_NUMBER 63
-/* Values per vector: 2^24 is 5000 times the widest embedding in use and keeps a
-   hostile header from implying absurd shapes even when the file holds no rows. */
-#define WV_MAX_DIMS (1 << 24)
+/* Caps (src/limits.h): the longest word of a binary file, the longest number of a
+   text file, values per vector, how far the probes read the first line. */
+#define WV_MAX_WORD TV_WORD2VEC_MAX_WORD
+#define WV_MAX_NUMBER TV_WORD2VEC_MAX_NUMBER
+#define WV_MAX_DIMS TV_WORD2VEC_MAX_DIMS
 /* Findings of one kind beyond this many are summarised in one more finding. */
 #define WV_MAX_FINDINGS_PER_CHECK 8
-/* The first text line the probes look at is read no further than this. */
-#define WV_PROBE_LINE 1048576
+#define WV_PROBE_LINE TV_WORD2VEC_PROBE_LINE
 
 enum wv_kind { WV_TEXT, WV_BINARY, WV_GLOVE };
 

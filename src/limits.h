@@ -29,8 +29,35 @@
 /* Nesting depth of GGUF arrays of arrays (recursion bound). */
 #define TV_GGUF_MAX_ARRAY_DEPTH 8
 
-/* JSON nesting depth for the structural scanner used by probes. */
+/* JSON nesting depth for the structural scanner used by probes. (cJSON, which builds
+   the trees, stops at its own CJSON_NESTING_LIMIT of 1000.) */
 #define TV_JSON_MAX_DEPTH 512
+
+/* tokenizer.json: nesting of "Sequence" normalizers, pre-tokenizers, processors and
+   decoders that the reader searches (real files nest 1 or 2 deep). */
+#define TV_TOKENIZER_JSON_MAX_DEPTH 16
+
+/* Token ids given by a file (tokenizer.json, vocab.json) may leave holes, but the id
+   range may exceed the token count at most this many times plus the slack: ids 0 and
+   4e9 must not allocate a 4-billion-entry table. */
+#define TV_VOCAB_SPARSE_FACTOR 2
+#define TV_VOCAB_SPARSE_SLACK 65536
+
+/* NumPy .npy header: numpy itself refuses headers above 10,000 bytes unless told
+   otherwise (np.load's max_header_size); 1 MiB leaves room for any real array. */
+#define TV_NPY_MAX_HEADER (1u << 20)
+
+/* word2vec / GloVe / fastText. A word of a binary file: the C tool caps words at 100
+   bytes; a missing space in a damaged file must not make one word of the whole file. */
+#define TV_WORD2VEC_MAX_WORD 65536
+/* A decimal number in a text file: longer ones are not written by any tool. */
+#define TV_WORD2VEC_MAX_NUMBER 63
+/* Values per vector: 2^24 is 5000 times the widest embedding in use and keeps a hostile
+   header from implying absurd shapes even when the file holds no rows. (Storage is
+   sized from the bytes of the file, never from the header's row count.) */
+#define TV_WORD2VEC_MAX_DIMS (1 << 24)
+/* The first text line the probes look at is read no further than this. */
+#define TV_WORD2VEC_PROBE_LINE 1048576
 
 /* Archives and compressed files (src/archive.c, src/gzip.c). A member is held in
    memory once decompressed (a stored member of an uncompressed archive is used in

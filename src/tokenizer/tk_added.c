@@ -236,6 +236,11 @@ int tk_added_split(struct tk_enc *e, const struct tk_added_vocab *a, bool normal
     const char *s = p->s;
     size_t len = p->len, start_offset = 0;
     for (size_t i = 0; i < len;) {
+        /* most positions start no token: one table look-up each */
+        while (i < len && !trie->root[(unsigned char)s[i]])
+            i++;
+        if (i >= len)
+            break;
         /* the longest token starting at i */
         uint32_t node = 0;
         size_t best_end = 0;

@@ -516,17 +516,17 @@ int tk_bpe_tokenize_bytes(struct tk_enc *e, struct tk_model *m, const char *s, s
     struct tk_bpe *b = m->bpe;
     if (len == 0)
         return 0;
-    uint32_t id;
-    if (m->ignore_merges && tk_strmap_get(&b->raw_vocab, s, len, &id))
-        return tk_toks_push(out, id, 0, (uint32_t)len, e->err);
-    uint64_t h = 0;
+    /* one hash for the cache and the whole-word look-up */
+    uint64_t h = tk_hash(s, len);
     struct cache_slot *slot = NULL;
     if (len <= CACHE_MAX_KEY) {
-        h = tk_hash(s, len);
         slot = cache_find(b, s, len, h);
         if (slot->key_len != UINT32_MAX)
             return emit_cached(e, b, slot, len, out);
     }
+    uint32_t id;
+    if (m->ignore_merges && tk_strmap_get_hashed(&b->raw_vocab, s, len, h, &id))
+        return tk_toks_push(out, id, 0, (uint32_t)len, e->err);
     if (reserve(e, b, len + 1) < 0)
         return -1;
     size_t n = 0;

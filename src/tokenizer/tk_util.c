@@ -231,10 +231,15 @@ int tk_strmap_add(struct tk_strmap *m, const char *key, size_t len, uint32_t val
 
 bool tk_strmap_get(const struct tk_strmap *m, const char *key, size_t len, uint32_t *value)
 {
+    return m->cap && tk_strmap_get_hashed(m, key, len, tk_hash(key, len), value);
+}
+
+bool tk_strmap_get_hashed(const struct tk_strmap *m, const char *key, size_t len, uint64_t hash,
+                          uint32_t *value)
+{
     if (!m->cap)
         return false;
-    const struct tk_strmap_slot *s =
-        strmap_slot(m->slots, m->cap, key, len, tk_hash(key, len));
+    const struct tk_strmap_slot *s = strmap_slot(m->slots, m->cap, key, len, hash);
     if (!s->key)
         return false;
     *value = s->value;
@@ -274,8 +279,12 @@ int tk_trie_insert(struct tk_trie *t, const char *key, size_t len, int64_t value
     for (size_t i = 0; i < len; i++) {
         uint32_t child = tk_trie_step(t, node, (unsigned char)key[i]);
         if (!child) {
-            if (trie_new_node(t, &child) < 0 ||
-                tk_map64_set(&t->edges, ((uint64_t)node << 8) | (unsigned char)key[i], child) < 0)
+            if (trie_new_node(t, &child) < 0)
+                return -1;
+            if (node == 0)
+                t->root[(unsigned char)key[i]] = child;
+            else if (tk_map64_set(&t->edges, ((uint64_t)node << 8) | (unsigned char)key[i],
+                                  child) < 0)
                 return -1;
         }
         node = child;

@@ -158,11 +158,15 @@ int tk_strmap_set(struct tk_strmap *m, const char *key, size_t len, uint32_t val
 /* Sets only when the key is absent (the first one wins). Returns 0 or -1 (OOM). */
 int tk_strmap_add(struct tk_strmap *m, const char *key, size_t len, uint32_t value);
 bool tk_strmap_get(const struct tk_strmap *m, const char *key, size_t len, uint32_t *value);
+/* The same with the key's tk_hash() already computed. */
+bool tk_strmap_get_hashed(const struct tk_strmap *m, const char *key, size_t len, uint64_t hash,
+                          uint32_t *value);
 uint64_t tk_hash(const void *p, size_t len);
 
 /* A byte trie: (node, byte) -> child in one uint64 map; node 0 is the root. */
 struct tk_trie {
     struct tk_map64 edges;
+    uint32_t root[256];     /* children of the root, 0: none (the common first step) */
     int64_t *value;     /* per node: the value of the key ending here, or -1 */
     size_t n_nodes, cap_nodes;
 };
@@ -173,6 +177,8 @@ int tk_trie_insert(struct tk_trie *t, const char *key, size_t len, int64_t value
 /* The child of node for byte b, or 0 when there is none. */
 static inline uint32_t tk_trie_step(const struct tk_trie *t, uint32_t node, unsigned char b)
 {
+    if (node == 0)
+        return t->root[b];
     uint64_t child;
     return tk_map64_get(&t->edges, ((uint64_t)node << 8) | b, &child) ? (uint32_t)child : 0;
 }

@@ -35,4 +35,10 @@ void remove_tree(const char *path);
  */
 int run_cli(char **out, char **errout, const char *arg, ...);
 
+/*
+ * run_cli that also reports the child's peak resident set size in KiB (ru_maxrss from
+ * wait4) in *max_rss_kb, when max_rss_kb is not NULL.
+ */
+int run_cli_rss(char **out, char **errout, long *max_rss_kb, const char *arg, ...);
+
 #endif

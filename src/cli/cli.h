@@ -48,6 +48,7 @@ int cmd_similar(int argc, char **argv);
 int cmd_analogy(int argc, char **argv);
 int cmd_distance(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 

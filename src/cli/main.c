@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"analogy", cmd_analogy, "A is to B as C is to ?: nearest to B - A + C (3CosAdd)"},
     {"distance", cmd_distance, "cosine similarity and L2 distance of two tokens"},
     {"convert", cmd_convert, "write a model as GGUF, safetensors, a folder or tokenizer.json"},
+    {"report", cmd_report, "a one-page HTML report of a model's vocabulary and embedding"},
     {"encode", cmd_encode, "text to token ids, id for id as Hugging Face tokenizers"},
     {"decode", cmd_decode, "token ids back to text"},
 };

@@ -280,6 +280,27 @@ def seeds_config():
     }
 
 
+def seeds_pytorch():
+    wte = ("transformer.wte.weight", "FloatStorage", [4, 3], tf.f32([i / 4 for i in range(12)]))
+    bias = ("transformer.ln_f.bias", "HalfStorage", [3], tf.f16([1, 2, 3]))
+    return {
+        "state-dict.zip": tf.pytorch_zip([wte, bias]),
+        "legacy.bin": tf.pytorch_legacy([wte, bias]),
+        "other-folder.zip": tf.pytorch_zip([bias], folder="pytorch_model"),
+    }
+
+
+def seeds_pickle():
+    import pickle
+    return {
+        "state-dict.pkl": tf.pickle_state_dict([("w", "FloatStorage", "0", [2, 2], 4)]),
+        "legacy-head.pkl": tf.pytorch_legacy([("w", "FloatStorage", [2], tf.f32([1, 2]))])[:200],
+        "python-values.pkl": pickle.dumps({"a": [1, 2.5, None, True, b"x", "y" * 300, (1, 2, 3),
+                                                 2**70, -5, frozenset([1])]}, protocol=4),
+        "protocol-5.pkl": pickle.dumps([bytearray(b"abc"), {1, 2}], protocol=5),
+    }
+
+
 def small_folder():
     """A tiny GPT-2 folder: the example's tokenizer files and a 507 x 4 F16 embedding."""
     vocab = json.loads(example("vocab.json"))
@@ -369,6 +390,8 @@ TARGETS = {
     "npy": lambda: {**seeds_npy(), **bad_files(("npy-",))},
     "config": lambda: {**seeds_config(), **bad_files(("config-",))},
     "folder": lambda: {**seeds_folder(), **bad_files("", as_bundle=True)},
+    "pytorch": lambda: {**seeds_pytorch(), **bad_files(("pytorch-",))},
+    "pickle": lambda: {**seeds_pickle(), **bad_files(("pickle-",))},
     "archive": lambda: {**seeds_archive(), **bad_files(("archive-", "gzip-", "vocab-txt-over"))},
 }
 

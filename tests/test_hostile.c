@@ -226,7 +226,7 @@ static void bad_fixtures_cover_every_reader_and_vulnerability_class(void **state
     static const char *const prefixes[] = {
         "gguf-", "safetensors-", "tokenizer-json-", "vocab-json-", "merges-txt-", "vocab-txt-",
         "sentencepiece-", "word2vec-", "word2vec-binary-", "glove-", "npy-", "config-",
-        "folder-index-", "archive-", "gzip-",
+        "folder-index-", "archive-", "gzip-", "pytorch-", "pytorch-legacy-",
     };
     static const char *const classes[] = {
         "count-overflow",        /* integer overflow in counts and sizes */

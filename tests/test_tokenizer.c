@@ -387,6 +387,100 @@ static void llama2_decode_of_special_tokens_matches_reference(void **state)
     tv_model_free(m);
 }
 
+/* Texts that exercise the corners (uppercase contractions, the long s, whitespace kinds,
+   long numbers, special-token literals glued to text, compatibility characters, emoji
+   sequences, combining accents, code, right-to-left scripts) with the ids the reference
+   (Node @anush008/tokenizers 0.6.0 = tokenizers 0.22.2) gives for them. */
+static const char *const tricky_texts[] = {
+    "I'M HERE, YOU'LL SEE'S 'Ve",
+    "a'\xc5\xbf b'K",
+    "   \x0d\x0a\x0d\x0a  x  \x09\x09 y\xc2\xa0\xc2\xa0z\xe3\x80\x80w",
+    "12345678901234567890 3.14159e-10 1,000,000",
+    "<|begin_of_text|>Hi<|eot_id|><|end_of_text|> <|begin_of_text|",
+    "\xc4\xb0stanbul \xe1\xba\x9e\xc3\x9f \xef\xac\x81 \xe2\x84\xa6",
+    "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7 \xf0\x9f\x87\xab\xf0\x9f\x87\xb7\xe2\x9d\xa4\xef\xb8\x8f",
+    "caf\xc3\xa9 cafe\xcc\x81 na\xc3\xafve",
+    "def f(x):\x0a\x09return x**2  # comment\x0a",
+    "\xd8\xa7\xd9\x84\xd8\xb9\xd8\xb1\xd8\xa8\xd9\x8a\xd8\xa9 \xd7\xa2\xd7\x91\xd7\xa8\xd7\x99\xd7\xaa \xe0\xa4\xb9\xe0\xa4\xbf\xe0\xa4\xa8\xe0\xa5\x8d\xe0\xa4\xa6\xe0\xa5\x80",
+};
+static const char *const tricky_llama3[] = {
+    "40 28703 19804 11 15334 6 4178 27195 13575 364 43712",
+    "64 6 129 123 293 6 42",
+    "262 881 220 865 36429 379 4194 111396 23249 86",
+    "4513 10961 16474 11531 12901 17458 1954 220 18 13 9335 2946 68 12 605 220 16 11 931 11 931",
+    "128000 13347 128009 128001 83739 7413 3659 4424 91",
+    "120447 109158 252 8156 33595 71831 29753 99",
+    "9468 239 101 102470 9468 239 102 102470 9468 239 100 11410 229 104 9468 229 115 121643 31643",
+    "936 59958 42030 54939 95980 588",
+    "755 282 2120 997 862 865 334 17 220 674 4068 198",
+    "107659 124368 17732 95 76625 51326 43336 103 85410 100556 101102 44747",
+};
+static const char *const tricky_unigram[] = {
+    "48 8 52 1184 13 1020 8 1224 1158 8 58 8 1312",
+    "40 8 1 41 8 50",
+    "63 64 65 62",
+    "1262 21024 25978 1583 1622 20059 11523 21024 25978 1583 1622 20059 20 15 14473 27156 1066 14 1186 18 13 1201 13 1201",
+    "29 67 3090 38 1000 38 2795 67 31 6634 29 67 44 3142 38 7911 67 31 29 67 1205 38 1000 38 2795 67 31 29 67 3090 38 1000 38 2795 67",
+    "8962 99 18312 987 182",
+    "1",
+    "6670 6670 14745",
+    "12368 45 9 63 10 27 1711 63 11 11 19 4 6617",
+    "273 22675 28832 16151 28818 13500 18435 262 28791 28813 28798 28815 342 28879 28865 28863 28880",
+};
+static const char *const tricky_wordpiece[] = {
+    "51 11 55 1188 16 1023 11 1228 1162 11 61 11 1316",
+    "43 11 1 44 11 53",
+    "66 67 68 65",
+    "12144 18967 1581 1587 1626 20063 11527 21028 25982 1587 1626 20063 23 18 14477 27160 1069 17 1190 21 16 1205 16 1205",
+    "32 70 3094 41 1003 41 2799 70 34 6638 32 70 47 3146 41 7915 70 34 32 70 1209 41 1003 41 2799 70 34 32 70 3094 41 1003 41 2799 70",
+    "8966 102 18316 990 185",
+    "1 1",
+    "6674 6674 14749",
+    "12372 48 12 66 13 30 1715 66 14 14 22 7 6621",
+    "276 22679 28836 16155 28822 13504 18439 265 28795 28817 28802 28819 345 28883 28869 28867 28884",
+};
+static const char *const tricky_llama2[] = {
+    "315 28742 28755 382 20923 28725 15479 28742 5292 5820 28749 28742 28735 464 28790 28706",
+    "264 28742 30515 287 28742 28796",
+    "2287 1302 13 28801 13 28705 1318 259 12 12 337 29000 29000 28764 29351 28727",
+    "28705 28740 28750 28770 28781 28782 28784 28787 28783 28774 28734 28740 28750 28770 28781 28782 28784 28787 28783 28774 28734 28705 28770 28723 28740 28781 28740 28782 28774 28706 28733 28740 28734 28705 28740 28725 28734 28734 28734 28725 28734 28734 28734",
+    "523 28766 1357 28730 1009 28730 772 28766 28767 23809 28789 28766 28706 322 28730 313 28766 3409 28766 416 28730 1009 28730 772 28766 28767 523 28766 1357 28730 1009 28730 772 28766",
+    "28705 29336 13511 9258 28705 228 189 161 28880 28705 30160 28705 229 135 169",
+    "28705 243 162 148 171 29274 243 162 148 172 29274 243 162 148 170 28705 243 162 138 174 243 162 138 186 29673 29096",
+    "28345 7913 1512 28949 1879 28920 333",
+    "801 285 28732 28744 1329 13 12 807 1318 348 28750 28705 422 4517 13",
+    "19078 29040 28947 28983 28972 29141 28705 29295 29166 29075 29005 29064 28705 29972 29554 29540 29300 30046 29735",
+};
+
+static void check_tricky(const char *tokenizer_path, const char *const *want)
+{
+    tv_model *m = open_fixture(tokenizer_path);
+    tv_tokenizer *t = tokenizer_or_fail(m);
+    struct tv_ids ids;
+    tv_ids_init(&ids);
+    for (size_t i = 0; i < TV_ARRAY_SIZE(tricky_texts); i++) {
+        tv_error err = {0};
+        assert_int_equal(tv_encode(t, tricky_texts[i], strlen(tricky_texts[i]), 0, &ids, &err), 0);
+        char *got = ids_text(&ids, false);
+        if (strcmp(got, want[i]) != 0)
+            fail_msg("%s: '%s'\n  got      %s\n  expected %s", tokenizer_path, tricky_texts[i],
+                     got, want[i]);
+        free(got);
+    }
+    tv_ids_release(&ids);
+    tv_tokenizer_free(t);
+    tv_model_free(m);
+}
+
+static void corner_cases_match_reference(void **state)
+{
+    (void)state;
+    check_tricky("tokenizers/llama3/tokenizer.json", tricky_llama3);
+    check_tricky("tokenizers/llama2/tokenizer.json", tricky_llama2);
+    check_tricky("safetensors/model2vec-test-model-vocab-quantized/tokenizer.json", tricky_unigram);
+    check_tricky("safetensors/model2vec-test-model-float32/tokenizer.json", tricky_wordpiece);
+}
+
 /* ---- invalid UTF-8 ---------------------------------------------------------------------- */
 
 static void invalid_utf8_is_read_as_replacement_chars(void **state)
@@ -597,6 +691,7 @@ int main(void)
         cmocka_unit_test(plain_vocabulary_files_tokenize_as_their_tokenizers),
         cmocka_unit_test(byte_level_and_byte_fallback_tokenizers_round_trip_every_line),
         cmocka_unit_test(llama2_decode_of_special_tokens_matches_reference),
+        cmocka_unit_test(corner_cases_match_reference),
         cmocka_unit_test(invalid_utf8_is_read_as_replacement_chars),
         cmocka_unit_test(decode_names_an_id_outside_the_vocabulary),
         cmocka_unit_test(gpt2_hello_is_the_classic_example_with_offsets),

@@ -175,9 +175,12 @@ tv_model *tv_model_open_many(const char *const *paths, size_t n_paths,
     tv_model *m = tv_model_new_empty(paths[0], opt, err);
     if (!m)
         return NULL;
+    m->opt.vocab_file = NULL; /* read once, below; not kept */
     for (size_t i = 0; i < n_paths; i++)
         if (read_path(m, paths[i], err) < 0)
             goto fail;
+    if (opt && opt->vocab_file && tv_model_read_vocab_lines(m, opt->vocab_file, err) < 0)
+        goto fail;
     if (n_paths > 1)
         m->kind = "several files";
     if (model_finish(m, err) < 0)

@@ -1484,6 +1484,99 @@ static void output_names_choose_the_word_vector_formats(void **state)
     tv_free(dir);
 }
 
+/* ---- --vocab: words for a bare matrix ---------------------------------------------------------- */
+
+/* Writes the words of m, one per line, to path. */
+static void write_words(const tv_model *m, const char *path, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    for (uint32_t id = 0; id < n; id++)
+        fprintf(f, "%s\n", tv_vocab_token(m, id)->text);
+    fclose(f);
+}
+
+static void vocab_option_pairs_a_matrix_with_its_words_in_every_command(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir();
+    tv_model *glove = open_or_fail(real_fixture("wordvec/gensim-test_glove.txt"));
+    char *npy = join(dir, "emb.npy"), *words = join(dir, "words.txt"),
+         *five = join(dir, "five.txt"), *vec = join(dir, "out.vec"),
+         *gz = join(dir, "words.txt.gz"), *tar = join(dir, "w.tar");
+    write_or_fail(glove, npy, NULL);
+    write_words(glove, words, tv_vocab_size(glove));
+    write_words(glove, five, 5);
+    {
+        /* the same list gzipped and inside a tar */
+        char cmd[8192];
+        snprintf(cmd, sizeof cmd, "gzip -c '%s' > '%s' && tar -C '%s' -cf '%s' words.txt",
+                 words, gz, dir, tar);
+        assert_int_equal(system(cmd), 0);
+    }
+    char *o = NULL, *e = NULL;
+    assert_int_equal(run_cli(&o, &e, "inspect", npy, "--vocab", words, NULL), 0);
+    assert_contains(o, "76 tokens from ");
+    assert_contains(o, "/words.txt (unknown kind)");
+    assert_contains(o, "embeddings  76 x 50");
+    tv_free(o), tv_free(e);
+    /* a word of the list is found, and its nearest neighbours are words */
+    assert_int_equal(run_cli(&o, &e, "similar", npy, "--vocab", words, "he", NULL), 0);
+    assert_contains(o, "nearest to \"he\" (18 \"he\")");
+    assert_contains(o, "\"she\"");
+    tv_free(o), tv_free(e);
+    assert_int_equal(run_cli(&o, &e, "convert", npy, "--vocab", words, vec, NULL), 0);
+    tv_free(o), tv_free(e);
+    tv_model *back = open_or_fail(vec);
+    assert_vocab_equal(glove, back, CMP_ALL);
+    assert_same_tensors(glove, back);
+    tv_model_free(back);
+    /* a list that does not match the rows names both numbers */
+    assert_int_equal(run_cli(&o, &e, "inspect", npy, "--vocab", five, NULL), 1);
+    assert_contains(e, "5 lines, but tensor 'embeddings'");
+    assert_contains(e, "has 76 rows");
+    tv_free(o), tv_free(e);
+    assert_int_equal(run_cli(&o, &e, "similar", npy, "--vocab", NULL), 2);
+    tv_free(o), tv_free(e);
+    /* through the sources: .gz and archive:member (the library option) */
+    char member[4200];
+    snprintf(member, sizeof member, "%s:words.txt", tar);
+    const char *lists[] = {gz, member};
+    for (size_t i = 0; i < TV_ARRAY_SIZE(lists); i++) {
+        struct tv_open_options opt = {.vocab_file = lists[i]};
+        tv_error err = {0};
+        tv_model *m = tv_model_open(npy, &opt, &err);
+        if (!m)
+            fail_msg("%s: %s", lists[i], err.message);
+        assert_vocab_equal(glove, m, CMP_ALL);
+        assert_string_equal(tv_model_embedding(m)->name, "embeddings");
+        tv_model_free(m);
+    }
+    struct tv_open_options opt = {.vocab_file = tar};
+    tv_error err = {0};
+    assert_null(tv_model_open(npy, &opt, &err));
+    assert_contains(err.message, "an archive, not a token list");
+    opt.vocab_file = "/nonexistent/words.txt";
+    assert_null(tv_model_open(npy, &opt, &err));
+    assert_int_equal(err.code, TV_ERR_NOTFOUND);
+    /* a model with words of its own gets the list as a second vocabulary */
+    opt.vocab_file = five;
+    tv_model *two = tv_model_open(real_fixture("wordvec/gensim-test_glove.txt"), &opt, &err);
+    assert_non_null(two);
+    assert_int_equal(two->n_vocabs, 2);
+    assert_int_equal(tv_vocab_size(two), 76);
+    tv_model_free(two);
+    tv_model_free(glove);
+    tv_free(npy);
+    tv_free(words);
+    tv_free(five);
+    tv_free(vec);
+    tv_free(gz);
+    tv_free(tar);
+    remove_tree(dir);
+    tv_free(dir);
+}
+
 /* ---- the command ------------------------------------------------------------------------------- */
 
 static void convert_command_exit_codes_and_messages(void **state)
@@ -1619,6 +1712,7 @@ int main(void)
         cmocka_unit_test(conversion_memory_does_not_grow_with_the_model),
         cmocka_unit_test(gz_outputs_are_gzipped_and_read_back_as_the_same_model),
         cmocka_unit_test(output_names_choose_the_word_vector_formats),
+        cmocka_unit_test(vocab_option_pairs_a_matrix_with_its_words_in_every_command),
         cmocka_unit_test(convert_command_exit_codes_and_messages),
         cmocka_unit_test(convert_reads_several_sources_into_one_model),
     };

@@ -75,6 +75,11 @@ struct tv_open_options {
                                     0: 200 */
     const char *pytorch_key;     /* PyTorch checkpoints: the key of the state dict to read
                                     ("model", '/' between nested keys); NULL: found */
+    const char *vocab_file;      /* a token list, one token per line (line i is id i), read
+                                    after the sources (--vocab: words for a bare .npy matrix):
+                                    the primary vocabulary, which must have one line per row
+                                    of the matrix, or a secondary one when the sources have a
+                                    vocabulary; NULL: none. Used by tv_model_open(_many) */
 };
 
 /*

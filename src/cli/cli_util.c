@@ -98,6 +98,13 @@ int cli_open_option(struct tv_open_options *opt, int c, const char *arg)
         }
         opt->revision = arg;
         return 1;
+    case CLI_OPT_VOCAB:
+        if (!*arg) {
+            cli_error("--vocab needs a file with one token per line");
+            return -1;
+        }
+        opt->vocab_file = arg;
+        return 1;
     case CLI_OPT_PYTORCH_KEY:
         if (!*arg) {
             cli_error("--key needs the key of a state dict in the checkpoint (\"model\")");

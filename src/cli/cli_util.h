@@ -48,6 +48,7 @@ enum {
     CLI_OPT_MAX_UNPACKED_BYTES,
     CLI_OPT_MAX_EXPAND_RATIO,
     CLI_OPT_PYTORCH_KEY,
+    CLI_OPT_VOCAB,
     CLI_OPT_COMMAND = 0x200
 };
 
@@ -60,7 +61,8 @@ enum {
     {"max-member-bytes", required_argument, NULL, CLI_OPT_MAX_MEMBER_BYTES},   \
     {"max-unpacked-bytes", required_argument, NULL, CLI_OPT_MAX_UNPACKED_BYTES}, \
     {"max-expand-ratio", required_argument, NULL, CLI_OPT_MAX_EXPAND_RATIO},  \
-    {"key", required_argument, NULL, CLI_OPT_PYTORCH_KEY}
+    {"key", required_argument, NULL, CLI_OPT_PYTORCH_KEY},                     \
+    {"vocab", required_argument, NULL, CLI_OPT_VOCAB}
 
 /* Their lines for a command's usage text. */
 #define CLI_OPEN_USAGE                                                                      \
@@ -72,7 +74,9 @@ enum {
     "      --max-unpacked-bytes N  archives: all decompressed bytes (default 64 GiB)\n"   \
     "      --max-expand-ratio N    archives, .gz: decompressed per packed byte (default 200)\n" \
     "      --key KEY               PyTorch checkpoints: the state dict under KEY (\"model\",\n" \
-    "                              a/b for nested keys; default: found)\n"
+    "                              a/b for nested keys; default: found)\n"                 \
+    "      --vocab FILE            words for a bare matrix (.npy): one token per line, as\n" \
+    "                              many lines as rows (also FILE.gz, ARCHIVE:MEMBER)\n"
 
 /*
  * Handles one of the shared options (c is getopt's return value). Returns 1 when

@@ -6,14 +6,8 @@
 
 #include "fuzz.h"
 #include "sources.h"
-#include "tokvec/verify.h"
-
-#if defined(__has_include)
-#if __has_include("tokvec/tokenizer.h")
 #include "tokvec/tokenizer.h"
-#define FUZZ_HAVE_TOKENIZER 1
-#endif
-#endif
+#include "tokvec/verify.h"
 
 /* Visits at most this many tokens, merges, tensors and keys of one model. */
 #define WALK_MAX 4096
@@ -275,7 +269,6 @@ static void walk_verify(tv_model *m)
     tv_verify_report_free(r);
 }
 
-#ifdef FUZZ_HAVE_TOKENIZER
 static const char fuzz_text[] =
     "Hello, world! The quick brown fox... 2024 3.14  tabs\tand\nnewlines "
     "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xf0\x9f\x98\x80 <|endoftext|> <s></s>[CLS] "
@@ -349,7 +342,6 @@ static void walk_tokenizer(tv_model *m)
     tv_ids_release(&ids);
     tv_tokenizer_free(tok);
 }
-#endif
 
 void fuzz_walk(tv_model *m)
 {
@@ -364,9 +356,7 @@ void fuzz_walk(tv_model *m)
     walk_tensors(m);
     walk_meta(m);
     walk_verify(m);
-#ifdef FUZZ_HAVE_TOKENIZER
     walk_tokenizer(m);
-#endif
 }
 
 /* ---- bundles and their directory source --------------------------------------------- */

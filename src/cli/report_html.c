@@ -758,7 +758,8 @@ static const char style[] =
     "footer{margin-top:30px;color:#8a93a5;font-size:12px}";
 
 /* Sorts a table.sortable by the clicked column: data-v when a cell has it, else its text;
-   a second click reverses. Ties keep the previous order (Array.prototype.sort is stable). */
+   numbers largest first and text A to Z, a second click reverses. Ties keep the previous
+   order (Array.prototype.sort is stable). */
 static const char script[] =
     "(function(){\n"
     "'use strict';\n"
@@ -771,7 +772,8 @@ static const char script[] =
     "  th.tabIndex=0;\n"
     "  function sort(){\n"
     "   var numeric=th.getAttribute('data-type')==='num';\n"
-    "   var dir=th.getAttribute('aria-sort')==='descending'?1:-1;\n"
+    "   var now=th.getAttribute('aria-sort');\n"
+    "   var dir=now?(now==='ascending'?-1:1):(numeric?-1:1);\n"
     "   var body=table.tBodies[0];\n"
     "   var rows=Array.prototype.slice.call(body.rows);\n"
     "   rows.sort(function(a,b){var x=key(a.cells[col],numeric),y=key(b.cells[col],numeric);"

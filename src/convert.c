@@ -480,6 +480,29 @@ static int choose_dtype(const struct tv_write_plan *p, struct tv_plan_tensor *pt
     return 0;
 }
 
+/*
+ * A vocabulary that is a plain list of words (word vectors, a --vocab list, a WordLevel
+ * tokenizer.json) has no GGUF form: tokenizer.ggml.model names llama.cpp's tokenizers,
+ * which are BPE (gpt2, llama), WordPiece (bert) and Unigram (t5); none looks words up
+ * whole, so llama.cpp could not load the file. Refused before anything is written.
+ */
+static int check_gguf_vocab(const struct tv_write_plan *p, tv_error *err)
+{
+    const struct tv_vocab *v = tv_model_vocab(p->m);
+    if (!v || !v->n_tokens || v->ggml_model ||
+        (v->kind != TV_TOKENIZER_NONE && v->kind != TV_TOKENIZER_WORDLEVEL))
+        return 0;
+    if (v->kind == TV_TOKENIZER_NONE && !v->json &&
+        tv_model_meta_find(p->m, "sentencepiece.model_type"))
+        return 0; /* the vocabulary export decides for SentencePiece files */
+    return tv_error_set(err, TV_ERR_UNSUPPORTED,
+                        "%s: the vocabulary of %s is a plain word list, which GGUF cannot hold "
+                        "(llama.cpp has BPE, WordPiece and Unigram tokenizers, none that looks "
+                        "up whole words); write .safetensors, .npy, word vectors, or a folder "
+                        "(its tokenizer.json keeps the words as a WordLevel model)",
+                        p->out_name, v->origin ? v->origin : p->m->path);
+}
+
 int tv_write_plan_init(struct tv_write_plan *p, const tv_model *m,
                        const struct tv_write_options *opt, enum tv_write_target target,
                        const char *out_name, tv_error *err)
@@ -510,6 +533,8 @@ int tv_write_plan_init(struct tv_write_plan *p, const tv_model *m,
         }
     }
     if (describe_model(p, err) < 0)
+        goto out;
+    if (target == TV_TARGET_GGUF && check_gguf_vocab(p, err) < 0)
         goto out;
 
     const struct tv_tensor *emb = tv_model_embedding(m);

@@ -31,7 +31,8 @@
  *      tokenizer_config.json's add_bos_token/add_eos_token, which win.
  * 2. tokenizer.json: the original text when the source carried one; otherwise rebuilt
  *    from the GGUF view, so that Hugging Face tokenizers splits text the way llama.cpp
- *    splits it for that GGUF (llama.cpp's "default" pre-tokenizer included).
+ *    splits it for that GGUF (llama.cpp's "default" pre-tokenizer included). A plain word
+ *    list (word vectors) has no GGUF view; it becomes a WordLevel model (word_level_json).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -1703,6 +1704,129 @@ out:
     return rc;
 }
 
+/* ---- word lists: tokenizer.json with a WordLevel model ----------------------------------- */
+
+/* A vocabulary that is a plain list of words (word vectors, a --vocab token list): no
+   tokenizer kind and no tokenizer description to carry. */
+static bool word_list(const tv_model *m, const struct tv_vocab *v)
+{
+    return !v->json && !v->ggml_model && !spm_source(m, v) &&
+           (v->kind == TV_TOKENIZER_NONE || v->kind == TV_TOKENIZER_WORDLEVEL);
+}
+
+/* The word list's unknown token: the one it names, else one typed unknown, else a word
+   spelled the way tokenizers spell it. -1 when there is none. */
+static int64_t word_list_unk(const struct tv_vocab *v, const struct tv_strmap *words)
+{
+    static const char *const names[] = {"<unk>", "[UNK]", "<UNK>", "UNK"};
+    if (v->special[TV_SPECIAL_UNK] >= 0 && (uint64_t)v->special[TV_SPECIAL_UNK] < v->n_tokens &&
+        v->tokens[v->special[TV_SPECIAL_UNK]].text)
+        return v->special[TV_SPECIAL_UNK];
+    for (size_t id = 0; id < v->n_tokens; id++)
+        if (v->tokens[id].text && v->tokens[id].type == TV_TOKEN_UNKNOWN)
+            return (int64_t)id;
+    for (size_t k = 0; k < TV_ARRAY_SIZE(names); k++) {
+        uint64_t id;
+        if (tv_strmap_get(words, names[k], strlen(names[k]), &id))
+            return (int64_t)id;
+    }
+    return -1;
+}
+
+/*
+ * A word list as Hugging Face tokenizers' WordLevel model: model.vocab maps each word to
+ * its id, the pre-tokenizer is WhitespaceSplit (word2vec, fastText and GloVe take their
+ * words as whatever whitespace separates, punctuation included), no normalizer, and no
+ * decoder (tokenizers then joins words with spaces). unk_token is the list's unknown word,
+ * else "<unk>" (WordLevel's default), which then is not in the vocabulary. Refused: a word
+ * that is not valid UTF-8, and a word listed twice (model.vocab is a JSON object).
+ */
+static int word_level_json(const tv_model *m, const struct tv_vocab *v, char **json,
+                           size_t *len, tv_error *err)
+{
+    const char *file = vocab_name(m, v);
+    struct builder b = {.m = m, .file = file, .err = err};
+    struct tv_strmap words;
+    cJSON *doc = NULL;
+    int rc = -1;
+    char q[256];
+    tv_strmap_init(&words);
+    for (size_t id = 0; id < v->n_tokens; id++) {
+        const struct tv_token *t = &v->tokens[id];
+        uint64_t first;
+        if (!t->text)
+            continue;
+        if (!json_safe_utf8(t->text, t->len)) {
+            tv_quote(q, sizeof q, t->text, t->len);
+            tv_error_set(err, TV_ERR_UNSUPPORTED, "%s: word %zu ('%s') is not valid UTF-8 or "
+                         "holds a NUL byte; tokenizer.json cannot carry it", file, id, q);
+            goto out;
+        }
+        int put = tv_strmap_put(&words, t->text, t->len, id, &first);
+        if (put < 0) {
+            tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", file);
+            goto out;
+        }
+        if (put == 0) {
+            tv_quote(q, sizeof q, t->text, t->len);
+            tv_error_set(err, TV_ERR_DATA, "%s: words %llu and %zu are both '%s'; a WordLevel "
+                         "tokenizer.json maps each word to one id", file,
+                         (unsigned long long)first, id, q);
+            goto out;
+        }
+    }
+    int64_t unk = word_list_unk(v, &words);
+    doc = cJSON_CreateObject();
+    if (!doc) {
+        b.oom = true;
+        goto done;
+    }
+    add_str(&b, doc, "version", "1.0");
+    add(&b, doc, "truncation", cJSON_CreateNull());
+    add(&b, doc, "padding", cJSON_CreateNull());
+    cJSON *added = add(&b, doc, "added_tokens", cJSON_CreateArray());
+    for (size_t id = 0; id < v->n_tokens && !b.oom; id++) {
+        const struct tv_token *t = &v->tokens[id];
+        if (!t->text || ((int64_t)id != unk && t->type != TV_TOKEN_CONTROL))
+            continue;
+        cJSON *o = add(&b, added, NULL, cJSON_CreateObject());
+        add_num(&b, o, "id", (double)id);
+        add_str(&b, o, "content", t->text);
+        add_bool(&b, o, "single_word", false);
+        add_bool(&b, o, "lstrip", false);
+        add_bool(&b, o, "rstrip", false);
+        add_bool(&b, o, "normalized", false);
+        add_bool(&b, o, "special", true);
+    }
+    add(&b, doc, "normalizer", cJSON_CreateNull());
+    add_typed(&b, doc, "pre_tokenizer", "WhitespaceSplit");
+    add(&b, doc, "post_processor", cJSON_CreateNull());
+    add(&b, doc, "decoder", cJSON_CreateNull());
+    cJSON *model = add_typed(&b, doc, "model", "WordLevel");
+    cJSON *vocab = add(&b, model, "vocab", cJSON_CreateObject());
+    for (size_t id = 0; id < v->n_tokens && !b.oom; id++)
+        if (v->tokens[id].text)
+            add_num(&b, vocab, v->tokens[id].text, (double)id);
+    add_str(&b, model, "unk_token", unk >= 0 ? v->tokens[unk].text : "<unk>");
+done:
+    if (!b.oom) {
+        char *text = cJSON_PrintUnformatted(doc);
+        if (text) {
+            *json = text;
+            *len = strlen(text);
+            rc = 0;
+        } else {
+            b.oom = true;
+        }
+    }
+    if (b.oom)
+        tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory writing tokenizer.json", file);
+out:
+    cJSON_Delete(doc);
+    tv_strmap_release(&words);
+    return rc;
+}
+
 int tv_tokenizer_json_from_model(const tv_model *m, char **json, size_t *len, tv_error *err)
 {
     *json = NULL;
@@ -1723,6 +1847,8 @@ int tv_tokenizer_json_from_model(const tv_model *m, char **json, size_t *len, tv
         *len = n;
         return 0;
     }
+    if (word_list(m, v))
+        return word_level_json(m, v, json, len, err);
     return tv_tokenizer_json_rebuild(m, json, len, err);
 }
 

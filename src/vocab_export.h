@@ -49,8 +49,9 @@ void tv_ggml_vocab_release(struct tv_ggml_vocab *v);
  * Face tokenizers: the original text unchanged when the source carried one (a
  * tokenizer.json, or GGUF's tokenizer.huggingface.json); otherwise rebuilt from the
  * GGUF vocabulary (model, normalizer, pre-tokenizer, post-processor, decoder for the
- * four GGUF tokenizer models, undoing bert's phantom-space rewrite). *json is
- * tv_malloc'ed and owned by the caller.
+ * four GGUF tokenizer models, undoing bert's phantom-space rewrite); a plain word list
+ * (word vectors, a token list) as a WordLevel model with a WhitespaceSplit pre-tokenizer.
+ * *json is tv_malloc'ed and owned by the caller.
  */
 int tv_tokenizer_json_from_model(const tv_model *m, char **json, size_t *len, tv_error *err);
 

@@ -668,8 +668,10 @@ static void vocabulary_files_round_trip_through_gguf_tokenizer_json_and_folders(
     tv_free(dir);
 }
 
-/* Word vectors: the matrix goes to safetensors bit for bit; a plain word list has no GGUF
-   tokenizer model, which is refused by name rather than dropped. */
+/* Word vectors: the matrix goes to safetensors bit for bit; a folder holds the words as a
+   WordLevel tokenizer.json and reads back (and out again as word vectors) to the same words
+   and vectors; a plain word list has no GGUF tokenizer model, which is refused by name
+   rather than dropped. */
 static void word_vectors_write_their_matrix_and_refuse_a_gguf_tokenizer(void **state)
 {
     (void)state;
@@ -681,19 +683,47 @@ static void word_vectors_write_their_matrix_and_refuse_a_gguf_tokenizer(void **s
     struct tv_write_options opt;
     tv_write_options_init(&opt);
     opt.force = 1;
-    char *st = join(dir, "w.safetensors");
+    char *st = join(dir, "w.safetensors"), *folder = join(dir, "f"), *vec = join(dir, "w.vec");
     for (size_t i = 0; i < TV_ARRAY_SIZE(files); i++) {
         tv_model *a = open_or_fail(real_fixture(files[i]));
         assert_non_null(tv_model_embedding(a));
         write_or_fail(a, st, &opt);
         tv_model *b = open_or_fail(st);
         assert_same_tensors(a, b);
-        assert_write_refused(a, dir, "w.gguf", &opt, "a typeless vocabulary has no GGUF tokenizer model");
+        assert_write_refused(a, dir, "w.gguf", &opt,
+                             "is a plain word list, which GGUF cannot hold");
+        assert_write_refused(a, dir, "w.gguf", &opt, "write .safetensors, .npy, word vectors");
+
+        write_or_fail(a, folder, &opt);
+        char *config = join(folder, "config.json");
+        size_t len;
+        uint8_t *text = read_file_or_fail(config, &len);
+        cJSON *doc = cJSON_Parse((const char *)text);
+        assert_non_null(doc);
+        const struct tv_tensor *emb = tv_model_embedding(a);
+        assert_int_equal(cJSON_GetObjectItem(doc, "vocab_size")->valuedouble, emb->shape[0]);
+        assert_int_equal(cJSON_GetObjectItem(doc, "hidden_size")->valuedouble, emb->shape[1]);
+        cJSON_Delete(doc);
+        tv_free(text);
+        tv_free(config);
+        tv_model *f = open_or_fail(folder);
+        assert_int_equal(tv_vocab_kind(f), TV_TOKENIZER_WORDLEVEL);
+        assert_vocab_equal(a, f, CMP_ALL);
+        assert_same_tensors(a, f);
+        assert_string_equal(tv_model_embedding(f)->name, "embeddings");
+        write_or_fail(f, vec, &opt);
+        tv_model *w = open_or_fail(vec);
+        assert_vocab_equal(a, w, CMP_ALL);
+        assert_same_tensors(a, w);
+        tv_model_free(w);
+        tv_model_free(f);
         tv_model_free(a);
         tv_model_free(b);
     }
-    assert_int_equal(count_entries(dir, NULL), 1);
+    assert_int_equal(count_entries(dir, NULL), 3);
     tv_free(st);
+    tv_free(folder);
+    tv_free(vec);
     remove_tree(dir);
     tv_free(dir);
 }

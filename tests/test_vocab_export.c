@@ -8,6 +8,7 @@
 
 #include "gguf_build.h"
 #include "testutil.h"
+#include "tokvec/tokenizer.h"
 #include "vocab_export.h"
 
 #define METASPACE "\xe2\x96\x81"
@@ -790,6 +791,162 @@ static void vocab_export_survives_every_allocation_failure(void **state)
     }
 }
 
+/* ---- word lists ---------------------------------------------------------------------------- */
+
+static char *json_or_fail(const tv_model *m)
+{
+    char *json = NULL;
+    size_t len = 0;
+    tv_error err = {0};
+    if (tv_tokenizer_json_from_model(m, &json, &len, &err) < 0)
+        fail_msg("%s: %s", tv_model_path(m), err.message);
+    assert_int_equal(strlen(json), len);
+    return json;
+}
+
+/*
+ * Word vectors have a plain word list: tokenizer.json gets it as a WordLevel model (each word
+ * its id), split on whitespace only (a word may hold punctuation: "u.s.", "don't"), without a
+ * decoder (words are joined with spaces), the list's unknown word as unk_token.
+ */
+static void tokenizer_json_of_a_word_list_is_word_level_split_on_whitespace(void **state)
+{
+    (void)state;
+    const char *vec = "4 2\n<unk> 0 0\nthe 1 2\nu.s. 3 4\ndon't 5 6\n";
+    tv_model *m = memory_or_fail(vec, strlen(vec), "w.vec");
+    char *json = json_or_fail(m);
+    cJSON *doc = cJSON_Parse(json);
+    assert_non_null(doc);
+    const cJSON *model = cJSON_GetObjectItem(doc, "model");
+    assert_string_equal(cJSON_GetObjectItem(model, "type")->valuestring, "WordLevel");
+    assert_string_equal(cJSON_GetObjectItem(model, "unk_token")->valuestring, "<unk>");
+    const cJSON *vocab = cJSON_GetObjectItem(model, "vocab");
+    assert_int_equal(cJSON_GetArraySize(vocab), 4);
+    assert_int_equal(cJSON_GetObjectItem(vocab, "u.s.")->valueint, 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "pre_tokenizer"), "type")
+                            ->valuestring, "WhitespaceSplit");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(doc, "normalizer")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(doc, "decoder")));
+    const cJSON *added = cJSON_GetObjectItem(doc, "added_tokens");
+    assert_int_equal(cJSON_GetArraySize(added), 1);
+    assert_string_equal(cJSON_GetObjectItem(added->child, "content")->valuestring, "<unk>");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(added->child, "special")));
+    cJSON_Delete(doc);
+
+    /* read back, it is the same list and tokenizes words whole */
+    tv_model *t = memory_or_fail(json, strlen(json), "tokenizer.json");
+    assert_int_equal(tv_vocab_kind(t), TV_TOKENIZER_WORDLEVEL);
+    assert_int_equal(tv_vocab_size(t), 4);
+    for (uint32_t id = 0; id < 4; id++)
+        assert_string_equal(tv_vocab_token(t, id)->text, tv_vocab_token(m, id)->text);
+    tv_error err = {0};
+    tv_tokenizer *tok = tv_tokenizer_new(t, &err);
+    if (!tok)
+        fail_msg("%s", err.message);
+    struct tv_ids ids;
+    tv_ids_init(&ids);
+    const char *text = "the  u.s.\tdon't zebra";
+    assert_int_equal(tv_encode(tok, text, strlen(text), 0, &ids, &err), 0);
+    assert_int_equal(ids.n, 4);
+    assert_int_equal(ids.ids[0], 1);
+    assert_int_equal(ids.ids[1], 2);
+    assert_int_equal(ids.ids[2], 3);
+    assert_int_equal(ids.ids[3], 0); /* an unknown word */
+    char *decoded = NULL;
+    size_t decoded_len;
+    assert_int_equal(tv_decode(tok, ids.ids, 3, 0, &decoded, &decoded_len, &err), 0);
+    assert_string_equal(decoded, "the u.s. don't");
+    tv_string_free(decoded);
+    tv_ids_release(&ids);
+    tv_tokenizer_free(tok);
+    tv_model_free(t);
+    tv_free(json);
+    tv_model_free(m);
+
+    /* no unknown word: WordLevel's default name, no added tokens */
+    const char *glove = "the 1 2\n, 3 4\n";
+    m = memory_or_fail(glove, strlen(glove), "g.txt");
+    json = json_or_fail(m);
+    doc = cJSON_Parse(json);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "model"), "unk_token")
+                            ->valuestring, "<unk>");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "added_tokens")), 0);
+    cJSON_Delete(doc);
+    tv_free(json);
+    tv_model_free(m);
+
+    /* every real word-vector fixture with UTF-8 words and no repeats */
+    static const char *const files[] = {"wordvec/gensim-test_glove.txt",
+                                        "wordvec/torchtext-glove.6B.50d.txt",
+                                        "wordvec/gensim-euclidean_vectors.bin"};
+    for (size_t i = 0; i < TV_ARRAY_SIZE(files); i++) {
+        m = open_or_fail(files[i]);
+        json = json_or_fail(m);
+        t = memory_or_fail(json, strlen(json), "tokenizer.json");
+        assert_int_equal(tv_vocab_size(t), tv_vocab_size(m));
+        for (uint32_t id = 0; id < tv_vocab_size(m); id++)
+            assert_string_equal(tv_vocab_token(t, id)->text, tv_vocab_token(m, id)->text);
+        tv_model_free(t);
+        tv_free(json);
+        tv_model_free(m);
+    }
+}
+
+static void tokenizer_json_of_a_word_list_refuses_repeated_and_non_utf8_words(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int code;
+        const char *says;
+    } cases[] = {
+        {"3 1\nx 1\ny 2\nx 3\n", TV_ERR_DATA, "words 0 and 2 are both 'x'"},
+        {"2 1\nok 1\n\xff 1\n", TV_ERR_UNSUPPORTED, "is not valid UTF-8"},
+    };
+    for (size_t i = 0; i < TV_ARRAY_SIZE(cases); i++) {
+        tv_model *m = memory_or_fail(cases[i].text, strlen(cases[i].text), "bad.vec");
+        char *json = NULL;
+        size_t len = 0;
+        tv_error err = {0};
+        assert_int_equal(tv_tokenizer_json_from_model(m, &json, &len, &err), -1);
+        assert_null(json);
+        assert_int_equal(err.code, cases[i].code);
+        if (!strstr(err.message, cases[i].says) || !strstr(err.message, "bad.vec"))
+            fail_msg("case %zu: '%s' does not say '%s' and the file", i, err.message,
+                     cases[i].says);
+        tv_model_free(m);
+    }
+}
+
+static void word_level_export_survives_every_allocation_failure(void **state)
+{
+    (void)state;
+    const char *vec = "3 2\n<unk> 0 0\nthe 1 2\nu.s. 3 4\n";
+    tv_model *m = memory_or_fail(vec, strlen(vec), "w.vec");
+    tv_set_allocator(failing_malloc, failing_realloc, free);
+    int succeeded = 0;
+    long n;
+    for (n = 0; n < 5000 && !succeeded; n++) {
+        fail_after = n;
+        tv_error err = {0};
+        char *json = NULL;
+        size_t len;
+        if (tv_tokenizer_json_from_model(m, &json, &len, &err) == 0) {
+            succeeded = 1;
+            tv_free(json);
+        } else if (err.code != TV_ERR_NOMEM) {
+            fail_after = -1;
+            tv_set_allocator(NULL, NULL, NULL);
+            fail_msg("allocation %ld failed but the error was %d: %s", n, err.code, err.message);
+        }
+    }
+    fail_after = -1;
+    tv_set_allocator(NULL, NULL, NULL);
+    assert_true(succeeded);
+    assert_true(n > 5);
+    tv_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -813,6 +970,9 @@ int main(void)
         cmocka_unit_test(tokenizer_json_for_bert_undoes_the_phantom_space_and_reads_the_case),
         cmocka_unit_test(tokenizer_json_for_llama_derives_merges_from_scores),
         cmocka_unit_test(vocab_export_survives_every_allocation_failure),
+        cmocka_unit_test(tokenizer_json_of_a_word_list_is_word_level_split_on_whitespace),
+        cmocka_unit_test(tokenizer_json_of_a_word_list_refuses_repeated_and_non_utf8_words),
+        cmocka_unit_test(word_level_export_survives_every_allocation_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

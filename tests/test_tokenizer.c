@@ -481,6 +481,117 @@ static void corner_cases_match_reference(void **state)
     check_tricky("safetensors/model2vec-test-model-float32/tokenizer.json", tricky_wordpiece);
 }
 
+
+/* T5's SentencePiece model as a tokenizer.json (Precompiled charsmap, whitespace folding,
+   Metaspace, Unigram), built here from the .model fixture the way the reference's
+   converter lays it out; the ids are what the reference gives for that same JSON text. */
+static const char *const t5_texts[][2] = {
+    {"Hello World! \xef\xac\x81nance \xe2\x91\xa0\xe2\x91\xa1 \xef\xbc\xa1\xef\xbc\xa2\xef\xbc\xa3\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93 \xef\xbd\xb1\xef\xbd\xb2\xef\xbd\xb3",
+     "8774 1150 55 4747 586 14213 14574 3 2"},
+    {"caf\xc3\xa9 cafe\xcc\x81 na\xc3\xafve Z\xc3\xbcrich \xc3\x85ngstr\xc3\xb6m",
+     "11949 11949 3 29 9 2 162 25749 3 2 1725 30476"},
+    {"  lots   of    spaces \x09 tabs\x0anewline",
+     "1995 13 4856 3808 7 126 747"},
+    {"\xc2\xbd x\xc2\xb2 \xe2\x85\xab \xe2\x84\xa2 \xe2\x84\x83 \xe2\x80\xa6 \xe2\x80\x94 \xe2\x80\x9cquotes\xe2\x80\x9d \xc2\xabguillemets\xc2\xbb",
+     "209 2 357 3 226 357 3 4 196 196 3 2305 3 1956 254 3 233 3 318 105 8270 15 7 153 673 122 25077 3493 7 3704"},
+    {"ggggg ababab xyzzy 12345678",
+     "3 4102 4102 122 703 9 12534 3 226 63 19974 586 3710 4834 3940"},
+    {"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe3\x83\x86\xe3\x82\xad\xe3\x82\xb9\xe3\x83\x88 \xe4\xb8\xad\xe6\x96\x87 \xed\x95\x9c\xea\xb5\xad\xec\x96\xb4",
+     "3 2 3 2 3 2"},
+    {"\xe2\x80\x8bzero\xe2\x80\x8dwidth\xef\xbb\xbf" "bom \xc2\xa0nbsp",
+     "5733 9400 3005 51 3 29 115 7 102"},
+    {"Stra\xc3\x9f" "e \xc4\xb0stanbul \xce\xa3\xce\x91\xce\xa3 \xc7\x85",
+     "5438 5202 15 3 2 5627 6724 3 2 309 2"},
+};
+
+static char *t5_tokenizer_json(const tv_model *m)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const struct tv_vocab *v = tv_model_vocab(m);
+    const struct tv_meta *cm = tv_model_meta_find(m, "sentencepiece.precompiled_charsmap");
+    assert_non_null(cm);
+    const uint8_t *d = cm->value.as.arr.data;
+    size_t n = cm->value.as.arr.n;
+    char *enc = malloc(n * 4 / 3 + 8);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t w = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) |
+                     (i + 2 < n ? d[i + 2] : 0);
+        enc[o++] = b64[w >> 18];
+        enc[o++] = b64[(w >> 12) & 63];
+        enc[o++] = i + 1 < n ? b64[(w >> 6) & 63] : '=';
+        enc[o++] = i + 2 < n ? b64[w & 63] : '=';
+    }
+    enc[o] = 0;
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "version", "1.0");
+    cJSON_AddArrayToObject(doc, "added_tokens");
+    cJSON *norm = cJSON_AddObjectToObject(doc, "normalizer");
+    cJSON_AddStringToObject(norm, "type", "Sequence");
+    cJSON *list = cJSON_AddArrayToObject(norm, "normalizers");
+    cJSON *pc = cJSON_CreateObject();
+    cJSON_AddStringToObject(pc, "type", "Precompiled");
+    cJSON_AddStringToObject(pc, "precompiled_charsmap", enc);
+    cJSON_AddItemToArray(list, pc);
+    cJSON *rp = cJSON_CreateObject();
+    cJSON_AddStringToObject(rp, "type", "Replace");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(rp, "pattern"), "Regex", " {2,}");
+    cJSON_AddStringToObject(rp, "content", " ");
+    cJSON_AddItemToArray(list, rp);
+    cJSON *pre = cJSON_AddObjectToObject(doc, "pre_tokenizer");
+    cJSON_AddStringToObject(pre, "type", "Metaspace");
+    cJSON_AddStringToObject(pre, "replacement", "\xe2\x96\x81");
+    cJSON_AddStringToObject(pre, "prepend_scheme", "always");
+    cJSON_AddBoolToObject(pre, "split", 1);
+    cJSON_AddNullToObject(doc, "post_processor");
+    cJSON *dec = cJSON_AddObjectToObject(doc, "decoder");
+    cJSON_AddStringToObject(dec, "type", "Metaspace");
+    cJSON_AddStringToObject(dec, "replacement", "\xe2\x96\x81");
+    cJSON_AddStringToObject(dec, "prepend_scheme", "always");
+    cJSON_AddBoolToObject(dec, "split", 1);
+    cJSON *model = cJSON_AddObjectToObject(doc, "model");
+    cJSON_AddStringToObject(model, "type", "Unigram");
+    cJSON_AddNumberToObject(model, "unk_id", 2);
+    cJSON *vocab = cJSON_AddArrayToObject(model, "vocab");
+    for (size_t i = 0; i < v->n_tokens; i++) {
+        cJSON *pair = cJSON_CreateArray();
+        cJSON_AddItemToArray(pair, cJSON_CreateString(v->tokens[i].text));
+        cJSON_AddItemToArray(pair, cJSON_CreateNumber(v->tokens[i].score));
+        cJSON_AddItemToArray(vocab, pair);
+    }
+    cJSON_AddBoolToObject(model, "byte_fallback", 0);
+    char *text = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    free(enc);
+    return text;
+}
+
+static void t5_precompiled_charsmap_and_unigram_match_reference(void **state)
+{
+    (void)state;
+    tv_model *spm = open_fixture("tokenizers/sentencepiece-torchtext/t5_tokenizer_base.model");
+    char *json = t5_tokenizer_json(spm);
+    tv_error err = {0};
+    tv_model *m = tv_model_read_memory(json, strlen(json), "t5-tokenizer.json", NULL, &err);
+    if (!m)
+        fail_msg("%s", err.message);
+    tv_tokenizer *t = tokenizer_or_fail(m);
+    struct tv_ids ids;
+    tv_ids_init(&ids);
+    for (size_t i = 0; i < TV_ARRAY_SIZE(t5_texts); i++) {
+        assert_int_equal(tv_encode(t, t5_texts[i][0], strlen(t5_texts[i][0]), 0, &ids, &err), 0);
+        char *got = ids_text(&ids, false);
+        if (strcmp(got, t5_texts[i][1]) != 0)
+            fail_msg("T5 '%s'\n  got      %s\n  expected %s", t5_texts[i][0], got, t5_texts[i][1]);
+        free(got);
+    }
+    tv_ids_release(&ids);
+    tv_tokenizer_free(t);
+    tv_model_free(m);
+    cJSON_free(json);
+    tv_model_free(spm);
+}
+
 /* ---- invalid UTF-8 ---------------------------------------------------------------------- */
 
 static void invalid_utf8_is_read_as_replacement_chars(void **state)
@@ -692,6 +803,7 @@ int main(void)
         cmocka_unit_test(byte_level_and_byte_fallback_tokenizers_round_trip_every_line),
         cmocka_unit_test(llama2_decode_of_special_tokens_matches_reference),
         cmocka_unit_test(corner_cases_match_reference),
+        cmocka_unit_test(t5_precompiled_charsmap_and_unigram_match_reference),
         cmocka_unit_test(invalid_utf8_is_read_as_replacement_chars),
         cmocka_unit_test(decode_names_an_id_outside_the_vocabulary),
         cmocka_unit_test(gpt2_hello_is_the_classic_example_with_offsets),

@@ -9,6 +9,7 @@
  * style byte-level BPE; vocab.txt: BERT WordPiece).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tok.h"
@@ -737,6 +738,213 @@ static int parse_processor(struct ctx *c, const cJSON *obj, const char *path, in
     return push_proc(c, &p);
 }
 
+
+/* ---- Unigram scores as the reference reads them -------------------------------------------- */
+
+/*
+ * The reference reads tokenizer.json with serde_json without its float_roundtrip
+ * feature: a number's digits become an integer (digits past 19 ignored), converted to a
+ * double and then multiplied or divided once by a power of ten. For 17-digit scores
+ * this is often one unit in the last place away from the correctly rounded value that
+ * cJSON gives, and Unigram's Viterbi breaks near-ties by those last bits. So the scores
+ * are parsed again from the original text, the same way.
+ */
+static double serde_f64(const char *p, const char *end, const double *pow10)
+{
+    bool positive = true;
+    if (p < end && *p == '-') {
+        positive = false;
+        p++;
+    }
+    uint64_t sig = 0;
+    int32_t exp = 0;
+    bool overflow = false;
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+        uint64_t digit = (uint64_t)(*p - '0');
+        if (overflow || sig > (UINT64_MAX - digit) / 10) {
+            overflow = true; /* further integer digits: the reference switches to a float */
+            exp++;
+            continue;
+        }
+        sig = sig * 10 + digit;
+    }
+    if (p < end && *p == '.') {
+        for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
+            uint64_t digit = (uint64_t)(*p - '0');
+            if (overflow || sig > (UINT64_MAX - digit) / 10) {
+                overflow = true; /* digits past the 64-bit significand are ignored */
+                continue;
+            }
+            sig = sig * 10 + digit;
+            exp--;
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        bool neg = false;
+        if (p < end && (*p == '+' || *p == '-'))
+            neg = *p++ == '-';
+        int64_t e = 0;
+        for (; p < end && *p >= '0' && *p <= '9'; p++)
+            if (e < 100000)
+                e = e * 10 + (*p - '0');
+        exp = (int32_t)(neg ? exp - e : exp + e);
+    }
+    double f = (double)sig;
+    for (;;) {
+        int32_t a = exp < 0 ? -exp : exp;
+        if (a <= 308) {
+            f = exp >= 0 ? f * pow10[a] : f / pow10[a];
+            break;
+        }
+        if (f == 0.0 || exp >= 0)
+            break; /* the reference: 0, or an out-of-range error (cJSON read it anyway) */
+        f /= 1e308;
+        exp += 308;
+    }
+    return positive ? f : -f;
+}
+
+/* A tiny scanner over the original text, enough to walk to model.vocab. */
+struct scan {
+    const char *p, *end;
+};
+
+static void skip_ws(struct scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+/* Skips a string; *raw gets its bytes between the quotes (escapes left as they are). */
+static bool skip_string(struct scan *s, const char **raw, size_t *raw_len)
+{
+    if (s->p >= s->end || *s->p != '"')
+        return false;
+    const char *start = ++s->p;
+    while (s->p < s->end && *s->p != '"')
+        s->p += *s->p == '\\' ? 2 : 1;
+    if (s->p >= s->end)
+        return false;
+    if (raw) {
+        *raw = start;
+        *raw_len = (size_t)(s->p - start);
+    }
+    s->p++;
+    return true;
+}
+
+static bool skip_value(struct scan *s, int depth)
+{
+    skip_ws(s);
+    if (s->p >= s->end || depth > 64)
+        return false;
+    char c = *s->p;
+    if (c == '"')
+        return skip_string(s, NULL, NULL);
+    if (c == '{' || c == '[') {
+        char close = c == '{' ? '}' : ']';
+        s->p++;
+        skip_ws(s);
+        if (s->p < s->end && *s->p == close) {
+            s->p++;
+            return true;
+        }
+        for (;;) {
+            if (c == '{') {
+                skip_ws(s);
+                if (!skip_string(s, NULL, NULL))
+                    return false;
+                skip_ws(s);
+                if (s->p >= s->end || *s->p++ != ':')
+                    return false;
+            }
+            if (!skip_value(s, depth + 1))
+                return false;
+            skip_ws(s);
+            if (s->p >= s->end)
+                return false;
+            if (*s->p == ',') {
+                s->p++;
+                continue;
+            }
+            if (*s->p++ != close)
+                return false;
+            return true;
+        }
+    }
+    while (s->p < s->end && !strchr(",]} \t\n\r", *s->p))
+        s->p++;
+    return true;
+}
+
+/* Moves to the value of key in the object at s->p. */
+static bool find_key(struct scan *s, const char *key)
+{
+    skip_ws(s);
+    if (s->p >= s->end || *s->p++ != '{')
+        return false;
+    size_t key_len = strlen(key);
+    for (;;) {
+        skip_ws(s);
+        const char *raw;
+        size_t raw_len;
+        if (!skip_string(s, &raw, &raw_len))
+            return false;
+        skip_ws(s);
+        if (s->p >= s->end || *s->p++ != ':')
+            return false;
+        skip_ws(s);
+        if (raw_len == key_len && memcmp(raw, key, key_len) == 0)
+            return true;
+        if (!skip_value(s, 0))
+            return false;
+        skip_ws(s);
+        if (s->p >= s->end || *s->p++ != ',')
+            return false;
+    }
+}
+
+/* Fills scores[0..n) from model.vocab's numbers in the original text; false when the
+   text cannot be walked (the cJSON values are kept then). */
+static bool serde_scores(const char *text, size_t len, size_t n, double *scores)
+{
+    if (!text)
+        return false;
+    double *pow10 = tv_malloc(309 * sizeof *pow10);
+    if (!pow10)
+        return false;
+    for (int i = 0; i <= 308; i++) {
+        char lit[8];
+        snprintf(lit, sizeof lit, "1e%d", i);
+        pow10[i] = strtod(lit, NULL); /* correctly rounded, as Rust's literals */
+    }
+    struct scan s = {text, text + len};
+    bool ok = find_key(&s, "model") && find_key(&s, "vocab");
+    skip_ws(&s);
+    ok = ok && s.p < s.end && *s.p++ == '[';
+    size_t i = 0;
+    while (ok && i < n) {
+        skip_ws(&s);
+        ok = s.p < s.end && *s.p++ == '[' && (skip_ws(&s), skip_string(&s, NULL, NULL));
+        skip_ws(&s);
+        ok = ok && s.p < s.end && *s.p++ == ',';
+        skip_ws(&s);
+        const char *num = s.p;
+        while (ok && s.p < s.end && !strchr(",] \t\n\r", *s.p))
+            s.p++;
+        if (ok)
+            scores[i++] = serde_f64(num, s.p, pow10);
+        skip_ws(&s);
+        ok = ok && s.p < s.end && *s.p++ == ']';
+        skip_ws(&s);
+        if (ok && i < n)
+            ok = s.p < s.end && *s.p++ == ',';
+    }
+    tv_free(pow10);
+    return ok && i == n;
+}
+
 /* ---- model -------------------------------------------------------------------------------- */
 
 static int set_id_text(struct ctx *c, struct tk_model *m, uint64_t id, const char *s, size_t len)
@@ -875,6 +1083,12 @@ static int parse_model(struct ctx *c, struct tv_vocab *v)
             id++;
         }
         m->vocab_count = n;
+        /* the reference's reading of the scores (see serde_f64); the correctly rounded
+           ones stay when the original text is not at hand */
+        double *exact = tv_malloc((n ? n : 1) * sizeof *exact);
+        if (exact && serde_scores(v->json_text, v->json_text_len, n, exact))
+            memcpy(scores, exact, n * sizeof *scores);
+        tv_free(exact);
         uint64_t unk;
         bool fallback;
         if (get_bool(c, mj, "byte_fallback", false, &fallback, "model") < 0) {

@@ -653,7 +653,7 @@ static int read_persid(struct reader *r, struct entry *e, const struct tv_pkl *a
     enum tv_dtype dtype = (enum tv_dtype)global_dtype[id[1]->as.global.id];
     if (id[2]->kind != TV_PKL_STR || id[2]->as.bytes.len == 0 || id[2]->as.bytes.len > 256)
         return tensor_fail(r, e, id[2], "the storage key is not a short string");
-    uint64_t numel, n_bytes;
+    uint64_t numel = 0, n_bytes = 0; /* set by get_uint; gcc -O2 cannot see it */
     if (get_uint(r, e, id[4], "the storage's element count", &numel) < 0)
         return -1;
     if (!tv_mul_u64_fits(numel, element_size(dtype), &n_bytes) || n_bytes > SIZE_MAX)

@@ -598,7 +598,7 @@ static int op_appends(struct vm *vm, uint8_t op)
 
 static int op_tuple(struct vm *vm, size_t n_fixed)
 {
-    struct tv_pkl **items;
+    struct tv_pkl **items = NULL;
     size_t n = n_fixed;
     if (n_fixed == (size_t)-1) {
         if (pop_mark(vm, &items, &n) < 0)
@@ -831,8 +831,8 @@ static int step(struct vm *vm, bool *stop)
     case OP_APPENDS:
     case OP_ADDITEMS: return op_appends(vm, op);
     case OP_FROZENSET: {
-        struct tv_pkl **items;
-        size_t n;
+        struct tv_pkl **items = NULL;
+        size_t n = 0;
         if (pop_mark(vm, &items, &n) < 0)
             return -1;
         struct tv_pkl *set = new_node(vm, TV_PKL_SET);

@@ -330,8 +330,9 @@ static void check_against_raw(const tv_model *m, bool views_kept)
         assert_int_equal(t->n_dims, e->n_dims);
         for (uint32_t d = 0; d < e->n_dims; d++)
             assert_int_equal(t->shape[d], e->shape[d]);
-        char raw_name[128];
-        snprintf(raw_name, sizeof raw_name, "raw/%s.bin", e->name);
+        char raw_name[sizeof e->name + 16];
+        int w = snprintf(raw_name, sizeof raw_name, "raw/%s.bin", e->name);
+        assert_true(w > 0 && (size_t)w < sizeof raw_name);
         size_t raw_len;
         uint8_t *raw = read_file_or_fail(torch_path(raw_name), &raw_len);
         assert_int_equal(raw_len, t->n_bytes);

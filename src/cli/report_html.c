@@ -596,8 +596,9 @@ static void section_embedding(struct cli_buf *b, const struct tv_report *r)
     if (!r->rows_nonfinite && !r->rows_zero)
         cli_buf_puts(b, "<p>None.</p>\n");
     if (r->rows_nonfinite) {
-        cli_buf_printf(b, "<p>%s row%s hold NaN or infinity (%s with NaN):</p>\n",
-                       grouped(r->rows_nonfinite, num), r->rows_nonfinite == 1 ? "" : "s",
+        cli_buf_printf(b, "<p>%s row%s NaN or infinity (%s with NaN):</p>\n",
+                       grouped(r->rows_nonfinite, num),
+                       r->rows_nonfinite == 1 ? " holds" : "s hold",
                        grouped(r->rows_nan, num2));
         row_table(b, r, "nonfinite-rows", r->nonfinite, r->n_nonfinite, r->rows_nonfinite,
                   false);

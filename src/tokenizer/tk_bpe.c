@@ -28,6 +28,7 @@ struct sym {
 
 struct item {
     uint32_t rank, pos, new_id;
+    uint32_t left, right;   /* the pair's ids when pushed */
 };
 
 struct cache_slot {
@@ -270,7 +271,7 @@ static void merge_all(struct tk_bpe *b, size_t n)
     for (size_t i = 0; i + 1 < n; i++) {
         uint32_t rank, new_id;
         if (pair_rank(b, s[i].id, s[i + 1].id, &rank, &new_id))
-            heap_push(b, (struct item){rank, (uint32_t)i, new_id});
+            heap_push(b, (struct item){rank, (uint32_t)i, new_id, s[i].id, s[i + 1].id});
     }
     while (b->n_heap) {
         struct item top = heap_pop(b);
@@ -279,8 +280,10 @@ static void merge_all(struct tk_bpe *b, size_t n)
             continue;
         struct sym *right = &s[cur->next];
         uint32_t rank, new_id;
-        /* stale: the pair changed since this entry was pushed */
-        if (!pair_rank(b, cur->id, right->id, &rank, &new_id) || new_id != top.new_id)
+        /* stale: the pair changed since this entry was pushed (the reference accepts any
+           pair that merges into the same token, so an unchanged pair needs no look-up) */
+        if ((cur->id != top.left || right->id != top.right) &&
+            (!pair_rank(b, cur->id, right->id, &rank, &new_id) || new_id != top.new_id))
             continue;
         cur->id = top.new_id;
         cur->len += right->len;
@@ -290,9 +293,9 @@ static void merge_all(struct tk_bpe *b, size_t n)
         if (after >= 0)
             s[after].prev = (int32_t)top.pos;
         if (cur->prev >= 0 && pair_rank(b, s[cur->prev].id, cur->id, &rank, &new_id))
-            heap_push(b, (struct item){rank, (uint32_t)cur->prev, new_id});
+            heap_push(b, (struct item){rank, (uint32_t)cur->prev, new_id, s[cur->prev].id, cur->id});
         if (after >= 0 && pair_rank(b, cur->id, s[after].id, &rank, &new_id))
-            heap_push(b, (struct item){rank, top.pos, new_id});
+            heap_push(b, (struct item){rank, top.pos, new_id, cur->id, s[after].id});
     }
 }
 

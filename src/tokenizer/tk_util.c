@@ -88,35 +88,27 @@ void tk_map64_init(struct tk_map64 *m)
 
 void tk_map64_release(struct tk_map64 *m)
 {
-    tv_free(m->keys);
-    tv_free(m->values);
+    tv_free(m->slots);
     tk_map64_init(m);
 }
 
 static int map64_grow(struct tk_map64 *m)
 {
     size_t cap = m->cap ? m->cap * 2 : 64;
-    uint64_t *keys = tv_malloc(cap * sizeof *keys);
-    uint64_t *values = tv_malloc(cap * sizeof *values);
-    if (!keys || !values || cap < m->cap) {
-        tv_free(keys);
-        tv_free(values);
+    struct tk_map64_slot *slots = cap < m->cap ? NULL : tv_malloc(cap * sizeof *slots);
+    if (!slots)
         return -1;
-    }
-    memset(keys, 0xFF, cap * sizeof *keys);
+    memset(slots, 0xFF, cap * sizeof *slots);
     for (size_t i = 0; i < m->cap; i++) {
-        if (m->keys[i] == UINT64_MAX)
+        if (m->slots[i].key == UINT64_MAX)
             continue;
-        size_t j = tk_mix64(m->keys[i]) & (cap - 1);
-        while (keys[j] != UINT64_MAX)
+        size_t j = tk_mix64(m->slots[i].key) & (cap - 1);
+        while (slots[j].key != UINT64_MAX)
             j = (j + 1) & (cap - 1);
-        keys[j] = m->keys[i];
-        values[j] = m->values[i];
+        slots[j] = m->slots[i];
     }
-    tv_free(m->keys);
-    tv_free(m->values);
-    m->keys = keys;
-    m->values = values;
+    tv_free(m->slots);
+    m->slots = slots;
     m->cap = cap;
     return 0;
 }
@@ -127,13 +119,13 @@ int tk_map64_set(struct tk_map64 *m, uint64_t key, uint64_t value)
         return -1;
     size_t mask = m->cap - 1;
     size_t i = tk_mix64(key) & mask;
-    while (m->keys[i] != UINT64_MAX && m->keys[i] != key)
+    while (m->slots[i].key != UINT64_MAX && m->slots[i].key != key)
         i = (i + 1) & mask;
-    if (m->keys[i] == UINT64_MAX) {
-        m->keys[i] = key;
+    if (m->slots[i].key == UINT64_MAX) {
+        m->slots[i].key = key;
         m->count++;
     }
-    m->values[i] = value;
+    m->slots[i].value = value;
     return 0;
 }
 

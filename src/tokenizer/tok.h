@@ -110,10 +110,13 @@ void *tk_alloc(struct tk_scratch *s, size_t n);
 
 /* ---- hash maps ---------------------------------------------------------------------- */
 
-/* uint64 -> uint64, open addressing (key UINT64_MAX is reserved). */
+/* uint64 -> uint64, open addressing (key UINT64_MAX is reserved); key and value share a
+   slot so that a look-up touches one cache line. */
+struct tk_map64_slot {
+    uint64_t key, value;
+};
 struct tk_map64 {
-    uint64_t *keys;
-    uint64_t *values;
+    struct tk_map64_slot *slots;
     size_t cap, count;
 };
 void tk_map64_init(struct tk_map64 *m);
@@ -136,11 +139,12 @@ static inline bool tk_map64_get(const struct tk_map64 *m, uint64_t key, uint64_t
         return false;
     size_t mask = m->cap - 1;
     for (size_t i = tk_mix64(key) & mask;; i = (i + 1) & mask) {
-        if (m->keys[i] == key) {
-            *value = m->values[i];
+        const struct tk_map64_slot *s = &m->slots[i];
+        if (s->key == key) {
+            *value = s->value;
             return true;
         }
-        if (m->keys[i] == UINT64_MAX)
+        if (s->key == UINT64_MAX)
             return false;
     }
 }

@@ -75,12 +75,16 @@ int tk_added_build(tv_tokenizer *t, const struct tk_added *list, size_t n, tv_er
         const struct tk_added *tok = &list[i];
         if (!tok->len)
             continue;
-        bool dup = false;
-        for (size_t k = 0; k < a->n && !dup; k++)
-            dup = same_token(&a->v[k], tok);
-        if (dup)
-            continue;
+        /* the reference skips a token equal (text and flags) to one it holds; the one it
+           holds for this text, if any, is the entry of the text's id */
         uint32_t id;
+        uint64_t held;
+        if (tk_strmap_get(&ids, copy[i], tok->len, &id) && tk_map64_get(&a->by_id, id, &held)) {
+            struct tk_added probe = *tok;
+            probe.content = copy[i];
+            if (same_token(&a->v[held], &probe))
+                continue;
+        }
         if (!tk_strmap_get(&ids, copy[i], tok->len, &id) &&
             !tk_strmap_get(&t->m.vocab, copy[i], tok->len, &id)) {
             uint64_t size = t->m.vocab_count;

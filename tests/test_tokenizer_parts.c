@@ -104,6 +104,10 @@ static const char *const configs[] = {
     "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":[],\"normalizer\":null,\"pre_tokenizer\":null,\"post_processor\":null,\"decoder\":{\"type\":\"Metaspace\",\"replacement\":\"\xe2\x96\x81\",\"prepend_scheme\":\"never\",\"split\":true},\"model\":{\"type\":\"WordLevel\",\"vocab\":{\"<unk>\":0,\"\xe2\x96\x81Hey\":1,\"\xe2\x96\x81" "friend\":2,\"!\":3,\"##ing\":4,\"walk\":5,\".\":6,\" \":7,\"<pad>\":8,\"|\":9,\"a\":10,\"<0xE2>\":12,\"<0x82>\":13,\"<0xAC>\":14,\"<0xFF>\":15,\"xx\xe2\x96\x81yy\":16,\"\xe2\x96\x81\xe2\x96\x81\":17,\"do\":18,\" n't\":19,\"  \":20},\"unk_token\":\"<unk>\"}}",
     "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":[],\"normalizer\":null,\"pre_tokenizer\":null,\"post_processor\":null,\"decoder\":{\"type\":\"WordPiece\",\"prefix\":\"##\",\"cleanup\":true},\"model\":{\"type\":\"WordLevel\",\"vocab\":{\"<unk>\":0,\"\xe2\x96\x81Hey\":1,\"\xe2\x96\x81" "friend\":2,\"!\":3,\"##ing\":4,\"walk\":5,\".\":6,\" \":7,\"<pad>\":8,\"|\":9,\"a\":10,\"<0xE2>\":12,\"<0x82>\":13,\"<0xAC>\":14,\"<0xFF>\":15,\"xx\xe2\x96\x81yy\":16,\"\xe2\x96\x81\xe2\x96\x81\":17,\"do\":18,\" n't\":19,\"  \":20},\"unk_token\":\"<unk>\"}}",
     "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":[],\"normalizer\":null,\"pre_tokenizer\":null,\"post_processor\":null,\"decoder\":null,\"model\":{\"type\":\"WordLevel\",\"vocab\":{\"<unk>\":0,\"\xe2\x96\x81Hey\":1,\"\xe2\x96\x81" "friend\":2,\"!\":3,\"##ing\":4,\"walk\":5,\".\":6,\" \":7,\"<pad>\":8,\"|\":9,\"a\":10,\"<0xE2>\":12,\"<0x82>\":13,\"<0xAC>\":14,\"<0xFF>\":15,\"xx\xe2\x96\x81yy\":16,\"\xe2\x96\x81\xe2\x96\x81\":17,\"do\":18,\" n't\":19,\"  \":20},\"unk_token\":\"<unk>\"}}",
+    "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":[{\"id\":500,\"content\":\"<x>\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":true},{\"id\":501,\"content\":\"<x>\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":true},{\"id\":502,\"content\":\"<y>\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":true,\"special\":false},{\"id\":503,\"content\":\"<y>\",\"single_word\":false,\"lstrip\":true,\"rstrip\":false,\"normalized\":false,\"special\":false},{\"id\":900,\"content\":\"world\",\"single_word\":false,\"lstrip\":false,\"rstrip\":true,\"normalized\":false,\"special\":false},{\"id\":7,\"content\":\"<z>\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":false}],\"normalizer\":null,\"pre_tokenizer\":{\"type\":\"WhitespaceSplit\"},\"post_processor\":null,\"decoder\":null,\"model\":{\"type\":\"WordLevel\",\"vocab\":{\"[UNK]\":0,\"Hello\":1,\"hello\":2,\",\":3,\"world\":4,\"!\":5,\"Hey\":6,\"friend\":7,\"\xe2\x96\x81Hey\":8,\"\xe2\x96\x81" "friend!\":9,\"\xe2\x96\x81\":10,\"1\":11,\"2\":12,\"3\":13,\"123\":14,\"a\":15,\"b\":16,\" \":17,\"Hello,\":18,\".\":19,\"do\":20,\"n't\":21,\"'s\":22},\"unk_token\":\"[UNK]\"}}",
+    "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":[],\"normalizer\":null,\"pre_tokenizer\":{\"type\":\"WhitespaceSplit\"},\"post_processor\":null,\"decoder\":null,\"model\":{\"type\":\"BPE\",\"dropout\":null,\"unk_token\":\"<unk>\",\"continuing_subword_prefix\":null,\"end_of_word_suffix\":null,\"fuse_unk\":false,\"byte_fallback\":false,\"ignore_merges\":true,\"vocab\":{\"<unk>\":0,\"a\":1,\"b\":2,\"c\":3,\"##a\":4,\"##b\":5,\"##c\":6,\"ab\":7,\"##bc\":8,\"abc\":9,\"a</w>\":10,\"b</w>\":11,\"c</w>\":12,\"ab</w>\":13,\"abc</w>\":14,\"bc</w>\":15,\"bc\":16},\"merges\":[\"a b\"]}}",
+    "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":[],\"normalizer\":null,\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(\?i:'s|'t)|\\\\s+(\?!\\\\S)|\\\\s+|\\\\p{Lu}\\\\p{Ll}*\"},\"behavior\":\"Isolated\",\"invert\":false},\"post_processor\":null,\"decoder\":null,\"model\":{\"type\":\"WordLevel\",\"vocab\":{\"[UNK]\":0,\"Hello\":1,\"hello\":2,\",\":3,\"world\":4,\"!\":5,\"Hey\":6,\"friend\":7,\"\xe2\x96\x81Hey\":8,\"\xe2\x96\x81" "friend!\":9,\"\xe2\x96\x81\":10,\"1\":11,\"2\":12,\"3\":13,\"123\":14,\"a\":15,\"b\":16,\" \":17,\"Hello,\":18,\".\":19,\"do\":20,\"n't\":21,\"'s\":22},\"unk_token\":\"[UNK]\"}}",
+    "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":[],\"normalizer\":{\"type\":\"Replace\",\"pattern\":{\"Regex\":\"[0-9]+|\\\\s{2,}\"},\"content\":\"#\"},\"pre_tokenizer\":null,\"post_processor\":null,\"decoder\":{\"type\":\"Sequence\",\"decoders\":[{\"type\":\"ByteFallback\"},{\"type\":\"Fuse\"}]},\"model\":{\"type\":\"BPE\",\"dropout\":null,\"unk_token\":null,\"continuing_subword_prefix\":null,\"end_of_word_suffix\":null,\"fuse_unk\":false,\"byte_fallback\":true,\"vocab\":{\"<0x00>\":0,\"<0x01>\":1,\"<0x02>\":2,\"<0x03>\":3,\"<0x04>\":4,\"<0x05>\":5,\"<0x06>\":6,\"<0x07>\":7,\"<0x08>\":8,\"<0x09>\":9,\"<0x0A>\":10,\"<0x0B>\":11,\"<0x0C>\":12,\"<0x0D>\":13,\"<0x0E>\":14,\"<0x0F>\":15,\"<0x10>\":16,\"<0x11>\":17,\"<0x12>\":18,\"<0x13>\":19,\"<0x14>\":20,\"<0x15>\":21,\"<0x16>\":22,\"<0x17>\":23,\"<0x18>\":24,\"<0x19>\":25,\"<0x1A>\":26,\"<0x1B>\":27,\"<0x1C>\":28,\"<0x1D>\":29,\"<0x1E>\":30,\"<0x1F>\":31,\"<0x20>\":32,\"<0x21>\":33,\"<0x22>\":34,\"<0x23>\":35,\"<0x24>\":36,\"<0x25>\":37,\"<0x26>\":38,\"<0x27>\":39,\"<0x28>\":40,\"<0x29>\":41,\"<0x2A>\":42,\"<0x2B>\":43,\"<0x2C>\":44,\"<0x2D>\":45,\"<0x2E>\":46,\"<0x2F>\":47,\"<0x30>\":48,\"<0x31>\":49,\"<0x32>\":50,\"<0x33>\":51,\"<0x34>\":52,\"<0x35>\":53,\"<0x36>\":54,\"<0x37>\":55,\"<0x38>\":56,\"<0x39>\":57,\"<0x3A>\":58,\"<0x3B>\":59,\"<0x3C>\":60,\"<0x3D>\":61,\"<0x3E>\":62,\"<0x3F>\":63,\"<0x40>\":64,\"<0x41>\":65,\"<0x42>\":66,\"<0x43>\":67,\"<0x44>\":68,\"<0x45>\":69,\"<0x46>\":70,\"<0x47>\":71,\"<0x48>\":72,\"<0x49>\":73,\"<0x4A>\":74,\"<0x4B>\":75,\"<0x4C>\":76,\"<0x4D>\":77,\"<0x4E>\":78,\"<0x4F>\":79,\"<0x50>\":80,\"<0x51>\":81,\"<0x52>\":82,\"<0x53>\":83,\"<0x54>\":84,\"<0x55>\":85,\"<0x56>\":86,\"<0x57>\":87,\"<0x58>\":88,\"<0x59>\":89,\"<0x5A>\":90,\"<0x5B>\":91,\"<0x5C>\":92,\"<0x5D>\":93,\"<0x5E>\":94,\"<0x5F>\":95,\"<0x60>\":96,\"<0x61>\":97,\"<0x62>\":98,\"<0x63>\":99,\"<0x64>\":100,\"<0x65>\":101,\"<0x66>\":102,\"<0x67>\":103,\"<0x68>\":104,\"<0x69>\":105,\"<0x6A>\":106,\"<0x6B>\":107,\"<0x6C>\":108,\"<0x6D>\":109,\"<0x6E>\":110,\"<0x6F>\":111,\"<0x70>\":112,\"<0x71>\":113,\"<0x72>\":114,\"<0x73>\":115,\"<0x74>\":116,\"<0x75>\":117,\"<0x76>\":118,\"<0x77>\":119,\"<0x78>\":120,\"<0x79>\":121,\"<0x7A>\":122,\"<0x7B>\":123,\"<0x7C>\":124,\"<0x7D>\":125,\"<0x7E>\":126,\"<0x7F>\":127,\"<0x80>\":128,\"<0x81>\":129,\"<0x82>\":130,\"<0x83>\":131,\"<0x84>\":132,\"<0x85>\":133,\"<0x86>\":134,\"<0x87>\":135,\"<0x88>\":136,\"<0x89>\":137,\"<0x8A>\":138,\"<0x8B>\":139,\"<0x8C>\":140,\"<0x8D>\":141,\"<0x8E>\":142,\"<0x8F>\":143,\"<0x90>\":144,\"<0x91>\":145,\"<0x92>\":146,\"<0x93>\":147,\"<0x94>\":148,\"<0x95>\":149,\"<0x96>\":150,\"<0x97>\":151,\"<0x98>\":152,\"<0x99>\":153,\"<0x9A>\":154,\"<0x9B>\":155,\"<0x9C>\":156,\"<0x9D>\":157,\"<0x9E>\":158,\"<0x9F>\":159,\"<0xA0>\":160,\"<0xA1>\":161,\"<0xA2>\":162,\"<0xA3>\":163,\"<0xA4>\":164,\"<0xA5>\":165,\"<0xA6>\":166,\"<0xA7>\":167,\"<0xA8>\":168,\"<0xA9>\":169,\"<0xAA>\":170,\"<0xAB>\":171,\"<0xAC>\":172,\"<0xAD>\":173,\"<0xAE>\":174,\"<0xAF>\":175,\"<0xB0>\":176,\"<0xB1>\":177,\"<0xB2>\":178,\"<0xB3>\":179,\"<0xB4>\":180,\"<0xB5>\":181,\"<0xB6>\":182,\"<0xB7>\":183,\"<0xB8>\":184,\"<0xB9>\":185,\"<0xBA>\":186,\"<0xBB>\":187,\"<0xBC>\":188,\"<0xBD>\":189,\"<0xBE>\":190,\"<0xBF>\":191,\"<0xC0>\":192,\"<0xC1>\":193,\"<0xC2>\":194,\"<0xC3>\":195,\"<0xC4>\":196,\"<0xC5>\":197,\"<0xC6>\":198,\"<0xC7>\":199,\"<0xC8>\":200,\"<0xC9>\":201,\"<0xCA>\":202,\"<0xCB>\":203,\"<0xCC>\":204,\"<0xCD>\":205,\"<0xCE>\":206,\"<0xCF>\":207,\"<0xD0>\":208,\"<0xD1>\":209,\"<0xD2>\":210,\"<0xD3>\":211,\"<0xD4>\":212,\"<0xD5>\":213,\"<0xD6>\":214,\"<0xD7>\":215,\"<0xD8>\":216,\"<0xD9>\":217,\"<0xDA>\":218,\"<0xDB>\":219,\"<0xDC>\":220,\"<0xDD>\":221,\"<0xDE>\":222,\"<0xDF>\":223,\"<0xE0>\":224,\"<0xE1>\":225,\"<0xE2>\":226,\"<0xE3>\":227,\"<0xE4>\":228,\"<0xE5>\":229,\"<0xE6>\":230,\"<0xE7>\":231,\"<0xE8>\":232,\"<0xE9>\":233,\"<0xEA>\":234,\"<0xEB>\":235,\"<0xEC>\":236,\"<0xED>\":237,\"<0xEE>\":238,\"<0xEF>\":239,\"<0xF0>\":240,\"<0xF1>\":241,\"<0xF2>\":242,\"<0xF3>\":243,\"<0xF4>\":244,\"<0xF5>\":245,\"<0xF6>\":246,\"<0xF7>\":247,\"<0xF8>\":248,\"<0xF9>\":249,\"<0xFA>\":250,\"<0xFB>\":251,\"<0xFC>\":252,\"<0xFD>\":253,\"<0xFE>\":254,\"<0xFF>\":255},\"merges\":[]}}",
 };
 
 static const struct enc_case enc_cases[] = {
@@ -527,6 +531,17 @@ static const struct enc_case enc_cases[] = {
     {56, " Hello  world ", "1 3 6 5 6 2", "0:0 1:6 7:7 8:13 14:14 0:0", "<s> Hello  world </s>", NULL},
     {57, "Hello world", "1 3", "0:5 6:11", "\xc4\xa0Hello \xc4\xa0world", NULL},
     {57, "  Hello  world ", "4 1 4 3 4", "0:0 2:7 8:8 9:14 15:15", "\xc4\xa0 \xc4\xa0Hello \xc4\xa0 \xc4\xa0world \xc4\xa0", NULL},
+    {64, "a <x> b", "15 23 16", "0:1 2:5 6:7", "a <x> b", NULL},
+    {64, "a  <y> b", "15 24 16", "0:1 1:6 7:8", "a <y> b", NULL},
+    {64, "hello world  !", "2 4 5", "0:5 6:13 13:14", "hello world !", NULL},
+    {64, "<z><x><y>", "25 23 24", "0:3 3:6 6:9", "<z> <x> <y>", NULL},
+    {64, "x<y>y", "0 24 0", "0:1 1:4 4:5", "[UNK] <y> [UNK]", NULL},
+    {65, "abc ab bc c abcabc", "9 7 16 3 7 3 7 3", "0:3 4:6 7:9 10:11 12:14 14:15 15:17 17:18", "abc ab bc c ab c ab c", NULL},
+    {66, "It'S  HelloWorld  ", "0 0 17 17 1 0 0", "0:2 2:4 4:5 5:6 6:11 11:16 16:18", "[UNK] [UNK]     Hello [UNK] [UNK]", NULL},
+    {66, "\xc5\xbf '\xc5\xbf 'K \xe2\x84\xaa", "0 17 0 17 0 0 17 0", "0:2 2:3 3:6 6:7 7:8 8:9 9:10 10:13", "[UNK]   [UNK]   [UNK] [UNK]   [UNK]", NULL},
+    {66, "a \x09\x0a b", "15 0 17 16", "0:1 1:4 4:5 5:6", "a [UNK]   b", NULL},
+    {67, "a 12  b   345 c", "97 32 35 35 98 35 35 32 99", "0:1 1:2 3:4 5:6 6:7 9:10 12:13 13:14 14:15", "a ##b## c", NULL},
+    {67, "no digits", "110 111 32 100 105 103 105 116 115", "0:1 1:2 2:3 3:4 4:5 5:6 6:7 7:8 8:9", "no digits", NULL},
 };
 
 static const struct dec_case dec_cases[] = {
@@ -614,6 +629,10 @@ static const struct group groups[] = {
     {"metaspace_decoder_never_keeps_the_first_space", 0},
     {"wordpiece_decoder_cleans_up_punctuation", 0},
     {"no_decoder_joins_with_spaces", 0},
+    {"added_token_ids_follow_the_reference_not_the_file", 0},
+    {"bpe_ignore_merges_takes_whole_words", 0},
+    {"split_regex_with_lookahead_and_case_folding_matches_reference", 0},
+    {"replace_regex_with_alternation_matches_reference", 0},
 };
 
 static void normalizer_nfc_matches_reference(void **state) { (void)state; run_group(0); }
@@ -680,6 +699,10 @@ static void byte_fallback_decoder_replaces_bad_bytes(void **state) { (void)state
 static void metaspace_decoder_never_keeps_the_first_space(void **state) { (void)state; run_group(61); }
 static void wordpiece_decoder_cleans_up_punctuation(void **state) { (void)state; run_group(62); }
 static void no_decoder_joins_with_spaces(void **state) { (void)state; run_group(63); }
+static void added_token_ids_follow_the_reference_not_the_file(void **state) { (void)state; run_group(64); }
+static void bpe_ignore_merges_takes_whole_words(void **state) { (void)state; run_group(65); }
+static void split_regex_with_lookahead_and_case_folding_matches_reference(void **state) { (void)state; run_group(66); }
+static void replace_regex_with_alternation_matches_reference(void **state) { (void)state; run_group(67); }
 
 #define GROUP_TESTS \
     cmocka_unit_test(normalizer_nfc_matches_reference), \
@@ -745,7 +768,11 @@ static void no_decoder_joins_with_spaces(void **state) { (void)state; run_group(
     cmocka_unit_test(byte_fallback_decoder_replaces_bad_bytes), \
     cmocka_unit_test(metaspace_decoder_never_keeps_the_first_space), \
     cmocka_unit_test(wordpiece_decoder_cleans_up_punctuation), \
-    cmocka_unit_test(no_decoder_joins_with_spaces)
+    cmocka_unit_test(no_decoder_joins_with_spaces), \
+    cmocka_unit_test(added_token_ids_follow_the_reference_not_the_file), \
+    cmocka_unit_test(bpe_ignore_merges_takes_whole_words), \
+    cmocka_unit_test(split_regex_with_lookahead_and_case_folding_matches_reference), \
+    cmocka_unit_test(replace_regex_with_alternation_matches_reference)
 
 static tv_tokenizer *tokenizer_for(const char *config, tv_model **m)
 {

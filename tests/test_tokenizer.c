@@ -260,6 +260,29 @@ static void gguf_spm_adds_bos_as_the_file_says(void **state)
     tv_model_free(m);
 }
 
+static void gguf_bert_decodes_like_wordpiece(void **state)
+{
+    (void)state;
+    tv_model *m = open_fixture("gguf/vocab/ggml-vocab-bert-bge.gguf");
+    tv_tokenizer *t = tokenizer_or_fail(m);
+    /* [CLS] hello , world ! fu ##hrer [SEP] in llama.cpp's phantom-space spelling */
+    EXPECT(t, "Hello, World! F\xc3\xbchrer", TV_ENCODE_ADD_SPECIAL, 101, 7592, 1010, 2088, 999,
+           11865, 17875, 102);
+    static const uint32_t ids[] = {101, 7592, 1010, 2088, 999, 11865, 17875, 102};
+    char *text;
+    size_t len;
+    tv_error err = {0};
+    assert_int_equal(tv_decode(t, ids, TV_ARRAY_SIZE(ids), 0, &text, &len, &err), 0);
+    assert_string_equal(text, "[CLS] hello, world! fuhrer [SEP]");
+    tv_string_free(text);
+    assert_int_equal(tv_decode(t, ids, TV_ARRAY_SIZE(ids), TV_DECODE_SKIP_SPECIAL, &text, &len,
+                               &err), 0);
+    assert_string_equal(text, "hello, world! fuhrer");
+    tv_string_free(text);
+    tv_tokenizer_free(t);
+    tv_model_free(m);
+}
+
 static void plain_vocabulary_files_tokenize_as_their_tokenizers(void **state)
 {
     (void)state;
@@ -800,6 +823,7 @@ int main(void)
         cmocka_unit_test(gguf_vocabularies_match_llama_cpp_vectors),
         cmocka_unit_test(gguf_spm_adds_bos_as_the_file_says),
         cmocka_unit_test(plain_vocabulary_files_tokenize_as_their_tokenizers),
+        cmocka_unit_test(gguf_bert_decodes_like_wordpiece),
         cmocka_unit_test(byte_level_and_byte_fallback_tokenizers_round_trip_every_line),
         cmocka_unit_test(llama2_decode_of_special_tokens_matches_reference),
         cmocka_unit_test(corner_cases_match_reference),

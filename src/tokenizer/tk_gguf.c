@@ -264,8 +264,10 @@ static int wpm(tv_tokenizer *t, struct tv_vocab *v, tv_error *err)
     struct tk_normalizer n = {.kind = TK_NORM_BERT, .clean_text = true, .chinese = true,
                               .strip_accents = true, .lowercase = true};
     struct tk_pretok p = {.kind = TK_PRE_BERT};
-    struct tk_decoder d = {.kind = TK_DEC_METASPACE, .replacement = 0x2581,
-                           .prepend = TK_PREPEND_ALWAYS};
+    struct tk_decoder d = {.kind = TK_DEC_WORDPIECE, .cleanup = true};
+    t->phantom_wordpiece = true;
+    if (!(d.text = dup("##", &d.text_len)))
+        return oom(t, err);
     if (push_norm(t, &n, err) < 0 || push_pretok(t, &p, err) < 0 || push_decoder(t, &d, err) < 0)
         return -1;
     int64_t cls = v->special[TV_SPECIAL_CLS], sep = v->special[TV_SPECIAL_SEP];

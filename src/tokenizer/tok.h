@@ -613,6 +613,9 @@ struct tv_tokenizer {
     /* GGUF byte-level BPE: added tokens hold raw text, which llama.cpp outputs as it is;
        decode spells them in the byte-level alphabet so the ByteLevel decoder gives it back */
     bool added_raw_text;
+    /* GGUF BERT: the vocabulary's "▁x" / "x" are spelled "x" / "##x" for the WordPiece
+       decoder (added tokens as they are) */
+    bool phantom_wordpiece;
     struct tk_enc enc;
     struct tk_pieces pieces, tmp;
     struct tk_toks toks;

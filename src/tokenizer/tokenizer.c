@@ -511,6 +511,22 @@ int tv_decode(tv_tokenizer *t, const uint32_t *ids, size_t n, unsigned flags, ch
             s = mapped;
             l = o;
         }
+        if (t->phantom_wordpiece && !added_by_id(t, ids[i])) {
+            char *spelled = tk_alloc(&e->scratch, l + 3);
+            if (!spelled) {
+                tv_error_set(err, TV_ERR_NOMEM, "out of memory decoding");
+                goto out;
+            }
+            if (l >= 3 && memcmp(s, "\xE2\x96\x81", 3) == 0) {
+                memcpy(spelled, s + 3, l - 3); /* "▁x" starts a word: "x" */
+                l -= 3;
+            } else {
+                memcpy(spelled, "##", 2); /* "x" continues one: "##x" */
+                memcpy(spelled + 2, s, l);
+                l += 2;
+            }
+            s = spelled;
+        }
         if (tk_strs_push(&a, s, l, err) < 0)
             goto out;
     }

@@ -46,7 +46,8 @@ struct tv_offset {
 /* The result of an encode call; caller-owned, reused across calls. */
 struct tv_ids {
     uint32_t *ids;
-    struct tv_offset *offsets;  /* n entries when TV_ENCODE_OFFSETS was given, else NULL */
+    struct tv_offset *offsets;  /* n entries when TV_ENCODE_OFFSETS was given (else not
+                                   filled: stale or NULL) */
     size_t n;
     size_t cap, cap_offsets;
 };
@@ -73,7 +74,7 @@ void tv_tokenizer_free(tv_tokenizer *t);
  * Encodes len bytes of text into out (its previous contents are replaced). Bytes
  * that are not valid UTF-8 are read as U+FFFD (one per invalid sequence, as Rust's
  * String::from_utf8_lossy does); their offsets cover the invalid bytes. Returns 0, or
- * -1 with err (out of memory, a text over 4 GiB, a vocabulary missing its unknown
+ * -1 with err (out of memory, a text over 1 GiB, a vocabulary missing its unknown
  * token when one is needed). flags: TV_ENCODE_*.
  */
 int tv_encode(tv_tokenizer *t, const char *text, size_t len, unsigned flags, struct tv_ids *out,

@@ -12,6 +12,7 @@
  *   - (?m) is "dot matches newline" (PCRE2's s); ^ and $ always match at line ends.
  * and the matches are iterated as Oniguruma's find_iter does.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,13 +34,20 @@ static void px_free(void *p, void *data)
     tv_free(p);
 }
 
+static pcre2_general_context *shared_gc;
+
+static void create_gc(void)
+{
+    shared_gc = pcre2_general_context_create(px_malloc, px_free, NULL);
+}
+
+/* One context for the process (tokenizers may be built on several threads): it only
+   routes PCRE2's allocations to the library's allocator hooks, read at call time. */
 static pcre2_general_context *general_context(void)
 {
-    /* Stateless: every context uses the library's allocator hooks at call time. */
-    static pcre2_general_context *gc;
-    if (!gc)
-        gc = pcre2_general_context_create(px_malloc, px_free, NULL);
-    return gc;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, create_gc);
+    return shared_gc;
 }
 
 struct growbuf {

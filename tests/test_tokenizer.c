@@ -652,6 +652,64 @@ static void invalid_utf8_is_read_as_replacement_chars(void **state)
     tv_model_free(m);
 }
 
+/* Random bytes (invalid UTF-8, NULs, control chars, long runs) through every kind of
+   tokenizer: an answer every time, ids inside the vocabulary, offsets inside the text
+   and in order of start, and a decode that succeeds. Run under ASan by .ci/run. */
+static void random_bytes_never_break_a_tokenizer(void **state)
+{
+    (void)state;
+    static const char *const paths[] = {
+        "tokenizers/gpt2/tokenizer.json", "tokenizers/llama3/tokenizer.json",
+        "tokenizers/llama2/tokenizer.json",
+        "safetensors/model2vec-test-model-float32/tokenizer.json",
+        "safetensors/model2vec-test-model-vocab-quantized/tokenizer.json",
+        "gguf/vocab/ggml-vocab-llama-spm.gguf", "gguf/vocab/ggml-vocab-bert-bge.gguf",
+        "gguf/vocab/ggml-vocab-deepseek-llm.gguf"};
+    uint64_t rng = 0x9E3779B97F4A7C15ULL;
+    char text[600];
+    struct tv_ids ids;
+    tv_ids_init(&ids);
+    for (size_t p = 0; p < TV_ARRAY_SIZE(paths); p++) {
+        tv_model *m = open_fixture(paths[p]);
+        tv_tokenizer *t = tokenizer_or_fail(m);
+        size_t vocab = tv_tokenizer_vocab_size(t);
+        for (int round = 0; round < 200; round++) {
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            size_t len = rng % sizeof text;
+            for (size_t i = 0; i < len; i++) {
+                rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+                /* mostly ASCII and spaces, some high bytes, some runs */
+                static const char picks[] = "  \t\n<|>s/\xe2\x96\x81";
+                unsigned r = (unsigned)(rng >> 24);
+                unsigned c = r % 4 == 0   ? (r >> 8) & 0xFF
+                             : r % 4 == 1 ? ' ' + (r >> 8) % 95
+                             : r % 4 == 2 ? (unsigned char)picks[(r >> 8) % 12]
+                                          : 'a';
+                text[i] = (char)c;
+            }
+            tv_error err = {0};
+            unsigned flags = TV_ENCODE_OFFSETS | (round % 2 ? TV_ENCODE_ADD_SPECIAL : 0) |
+                             (round % 3 ? 0 : TV_ENCODE_NO_PARSE_SPECIAL);
+            if (tv_encode(t, text, len, flags, &ids, &err) < 0)
+                fail_msg("%s: random text of %zu bytes: %s", paths[p], len, err.message);
+            for (size_t i = 0; i < ids.n; i++) {
+                assert_true(ids.ids[i] < vocab);
+                assert_true(ids.offsets[i].start <= ids.offsets[i].end);
+                assert_true(ids.offsets[i].end <= len);
+            }
+            char *back;
+            size_t back_len;
+            if (tv_decode(t, ids.ids, ids.n, round % 2 ? TV_DECODE_SKIP_SPECIAL : 0, &back,
+                          &back_len, &err) < 0)
+                fail_msg("%s: decode: %s", paths[p], err.message);
+            tv_string_free(back);
+        }
+        tv_tokenizer_free(t);
+        tv_model_free(m);
+    }
+    tv_ids_release(&ids);
+}
+
 /* ---- API ------------------------------------------------------------------------------- */
 
 static void decode_names_an_id_outside_the_vocabulary(void **state)
@@ -829,6 +887,7 @@ int main(void)
         cmocka_unit_test(corner_cases_match_reference),
         cmocka_unit_test(t5_precompiled_charsmap_and_unigram_match_reference),
         cmocka_unit_test(invalid_utf8_is_read_as_replacement_chars),
+        cmocka_unit_test(random_bytes_never_break_a_tokenizer),
         cmocka_unit_test(decode_names_an_id_outside_the_vocabulary),
         cmocka_unit_test(gpt2_hello_is_the_classic_example_with_offsets),
         cmocka_unit_test(add_special_follows_the_post_processor),

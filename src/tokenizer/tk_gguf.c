@@ -47,7 +47,7 @@
 struct pre_type {
     const char *names[9];
     const char *regexes[6];
-    bool ignore_merges;
+    bool ignore_merges;   /* also: BOS added by default (llama.cpp's Llama 3 family) */
 };
 
 static const struct pre_type pre_types[] = {
@@ -196,6 +196,13 @@ static int bpe(tv_tokenizer *t, struct tv_vocab *v, const char *pre_name, tv_err
                             pre_name);
     m->kind = TK_MODEL_BPE;
     m->ignore_merges = pre->ignore_merges;
+    /* tokenizer.ggml.add_bos_token/add_eos_token; without them llama.cpp adds a BOS for
+       the Llama 3 family only */
+    bool bos = v->add_bos == 1 || (v->add_bos == -1 && pre->ignore_merges);
+    if (bos && v->special[TV_SPECIAL_BOS] >= 0)
+        t->add_bos_id = v->special[TV_SPECIAL_BOS];
+    if (v->add_eos == 1 && v->special[TV_SPECIAL_EOS] >= 0)
+        t->add_eos_id = v->special[TV_SPECIAL_EOS];
     if (tk_bpe_init(m, v->merges, v->n_merges, t->origin, err) < 0)
         return -1;
     char where[256];

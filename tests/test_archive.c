@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "sources.h"
+#include "failalloc.h"
 #include "testutil.h"
 
 #define GPT2_FOLDER "safetensors/tiny-llm-cicd-gpt2-vocab50257"
@@ -952,24 +953,6 @@ static void corrupted_deflate_data_is_an_error_naming_the_member(void **state)
     tv_free(fixture);
 }
 
-static int fail_after = -1;
-static void *failing_malloc(size_t n)
-{
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return malloc(n);
-}
-static void *failing_realloc(void *p, size_t n)
-{
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return realloc(p, n);
-}
-
 static void archives_survive_every_allocation_failure(void **state)
 {
     (void)state;
@@ -986,25 +969,12 @@ static void archives_survive_every_allocation_failure(void **state)
     uint8_t *gz = gzip_bytes(vec, vec_len, 0, &gz_len);
     write_bytes(paths[2], gz, gz_len);
     for (size_t p = 0; p < 3; p++) {
-        tv_set_allocator(failing_malloc, failing_realloc, free);
-        int succeeded = 0, tried = 0;
-        for (int n = 0; n < 20000 && !succeeded; n++, tried++) {
-            fail_after = n;
-            tv_error err = {0};
-            tv_model *m = tv_model_open(paths[p], NULL, &err);
-            if (m) {
-                succeeded = 1;
-                tv_model_free(m);
-            } else if (err.code != TV_ERR_NOMEM) {
-                fail_after = -1;
-                tv_set_allocator(NULL, NULL, NULL);
-                fail_msg("%s, allocation %d: %s", paths[p], n, err.message);
-            }
-        }
-        fail_after = -1;
-        tv_set_allocator(NULL, NULL, NULL);
-        assert_true(succeeded);
-        assert_true(tried > 20); /* the open allocates: the loop did fail it */
+        struct failalloc_input in = {.path = paths[p]};
+        struct failalloc_sweep s = failalloc_sweep(20000, failalloc_read_model, &in);
+        if (!s.succeeded && s.err.code != TV_ERR_NOMEM)
+            fail_msg("%s, allocation %ld: %s", paths[p], s.n, s.err.message);
+        assert_true(s.succeeded);
+        assert_true(s.n >= 20); /* the open allocates: the loop did fail it */
     }
     for (size_t p = 0; p < 3; p++)
         tv_free(paths[p]);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "failalloc.h"
 #include "testutil.h"
 
 static void strmap_keeps_first_value_and_finds_every_key(void **state)
@@ -246,44 +247,15 @@ static void config_json_records_claims_and_metadata(void **state)
     tv_model_free(m);
 }
 
-static int fail_after = -1;
-static void *failing_malloc(size_t n)
-{
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return malloc(n);
-}
-static void *failing_realloc(void *p, size_t n)
-{
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return realloc(p, n);
-}
-
 static void config_read_survives_every_allocation_failure(void **state)
 {
     (void)state;
     const char *cfg = "{\"architectures\": [\"GPT2LMHeadModel\"], \"vocab_size\": 50257, \"n_embd\": 768}";
-    tv_set_allocator(failing_malloc, failing_realloc, free);
-    int succeeded = 0;
-    for (int n = 0; n < 200 && !succeeded; n++) {
-        fail_after = n;
-        tv_error err = {0};
-        tv_model *m = tv_model_read_memory(cfg, strlen(cfg), "config.json", NULL, &err);
-        if (m) {
-            succeeded = 1;
-            tv_model_free(m);
-        } else {
-            assert_true(err.code == TV_ERR_NOMEM);
-        }
-    }
-    fail_after = -1;
-    tv_set_allocator(NULL, NULL, NULL);
-    assert_true(succeeded);
+    struct failalloc_input in = {.buf = cfg, .len = strlen(cfg), .name = "config.json"};
+    struct failalloc_sweep s = failalloc_sweep(200, failalloc_read_model, &in);
+    if (!s.succeeded)
+        assert_true(s.err.code == TV_ERR_NOMEM);
+    assert_true(s.succeeded);
 }
 
 int main(void)

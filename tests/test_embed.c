@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "failalloc.h"
 #include "testutil.h"
 #include "support/gguf_build.h"
 #include "embed_kernels.h"
@@ -850,26 +851,6 @@ static void errors_name_the_numbers(void **state)
 
 /* ---- out of memory -------------------------------------------------------------------------- */
 
-static long alloc_budget = -1;
-
-static void *budget_malloc(size_t n)
-{
-    if (alloc_budget == 0)
-        return NULL;
-    if (alloc_budget > 0)
-        alloc_budget--;
-    return malloc(n);
-}
-
-static void *budget_realloc(void *p, size_t n)
-{
-    if (alloc_budget == 0)
-        return NULL;
-    if (alloc_budget > 0)
-        alloc_budget--;
-    return realloc(p, n);
-}
-
 static void failed_allocations_are_reported_and_leak_nothing(void **state)
 {
     (void)state;
@@ -883,16 +864,14 @@ static void failed_allocations_are_reported_and_leak_nothing(void **state)
     bool done = false;
     for (long budget = 0; !done && budget < 200; budget++) {
         tv_error err = {0};
-        alloc_budget = budget;
-        tv_set_allocator(budget_malloc, budget_realloc, free);
+        failalloc_begin(budget);
         tv_embed *e = tv_embed_new(m, &err);
         if (e)
             tv_embed_set_min_bytes_per_thread(e, 0);
         int rc = e ? tv_embed_nearest_mean(e, ids, 2, &opt, got, &n, &err) : -1;
         if (rc == 0 && e)
             rc = tv_embed_analogy(e, 300, 301, 400, &opt, got, &n, &err);
-        tv_set_allocator(NULL, NULL, NULL);
-        alloc_budget = -1;
+        failalloc_end();
         if (rc < 0)
             assert_int_equal(err.code, TV_ERR_NOMEM);
         else

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "gguf_build.h"
+#include "failalloc.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------- */
@@ -923,22 +924,6 @@ static void gguf_read_rejects_truncation_at_every_byte(void **state)
 
 /* ---- allocation failure ----------------------------------------------------------- */
 
-static long alloc_budget;
-
-static void *failing_malloc(size_t n)
-{
-    if (alloc_budget-- <= 0)
-        return NULL;
-    return malloc(n);
-}
-
-static void *failing_realloc(void *p, size_t n)
-{
-    if (alloc_budget-- <= 0)
-        return NULL;
-    return realloc(p, n);
-}
-
 static void gguf_read_fails_cleanly_when_allocation_fails(void **state)
 {
     (void)state;
@@ -947,10 +932,9 @@ static void gguf_read_fails_cleanly_when_allocation_fails(void **state)
     long n;
     for (n = 0; n < 10000; n++) {
         tv_error err = {0};
-        alloc_budget = n;
-        tv_set_allocator(failing_malloc, failing_realloc, free);
+        failalloc_begin(n);
         tv_model *m = tv_model_read_memory(b.data, b.len, NAME, NULL, &err);
-        tv_set_allocator(NULL, NULL, NULL);
+        failalloc_end();
         if (m) {
             check_small(m);
             tv_model_free(m);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "failalloc.h"
 #include "testutil.h"
 
 /* Builds a .npy file: magic, version, header length, dict padded to 64 bytes with
@@ -359,24 +360,6 @@ static void npy_read_survives_truncation_at_every_offset(void **state)
     }
 }
 
-static int fail_after = -1;
-static void *failing_malloc(size_t n)
-{
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return malloc(n);
-}
-static void *failing_realloc(void *p, size_t n)
-{
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return realloc(p, n);
-}
-
 static void npy_read_survives_every_allocation_failure(void **state)
 {
     (void)state;
@@ -384,24 +367,11 @@ static void npy_read_survives_every_allocation_failure(void **state)
     int32_t data[6] = {1, 2, 3, 4, 5, 6};
     size_t len = build_npy(buf, sizeof buf, 1, "{'descr': '<i4', 'fortran_order': True, "
                            "'shape': (2, 3), }", 0, data, sizeof data);
-    tv_set_allocator(failing_malloc, failing_realloc, free);
-    int succeeded = 0;
-    for (int n = 0; n < 500 && !succeeded; n++) {
-        fail_after = n;
-        tv_error err = {0};
-        tv_model *m = read_npy(buf, len, &err);
-        if (m) {
-            succeeded = 1;
-            tv_model_free(m);
-        } else if (err.code != TV_ERR_NOMEM) {
-            fail_after = -1;
-            tv_set_allocator(NULL, NULL, NULL);
-            fail_msg("allocation %d: %s", n, err.message);
-        }
-    }
-    fail_after = -1;
-    tv_set_allocator(NULL, NULL, NULL);
-    assert_true(succeeded);
+    struct failalloc_input in = {.buf = buf, .len = len, .name = "t.npy"};
+    struct failalloc_sweep s = failalloc_sweep(500, failalloc_read_model, &in);
+    if (!s.succeeded && s.err.code != TV_ERR_NOMEM)
+        fail_msg("allocation %ld: %s", s.n, s.err.message);
+    assert_true(s.succeeded);
 }
 
 /* Files written by numpy itself (np.save), when python3-numpy is installed. */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "pickle.h"
+#include "failalloc.h"
 #include "testutil.h"
 
 /* ---- a byte builder ------------------------------------------------------------------ */
@@ -553,22 +554,13 @@ static void pickle_survives_truncation_at_every_offset(void **state)
     pk_free(&p);
 }
 
-static int fail_after = -1;
-static void *failing_malloc(size_t n)
+/* An attempt for failalloc_sweep: loads the pickle and frees the tree. */
+static bool load_and_free(void *pickle, tv_error *err)
 {
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return malloc(n);
-}
-static void *failing_realloc(void *p, size_t n)
-{
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return realloc(p, n);
+    tv_pickle *t = load(pickle, err);
+    bool loaded = t != NULL;
+    tv_pickle_free(t);
+    return loaded;
 }
 
 static void pickle_survives_every_allocation_failure(void **state)
@@ -583,24 +575,10 @@ static void pickle_survives_every_allocation_failure(void **state)
         pk_int1(&p, 1), pk_op(&p, 'a');
     }
     pk_op(&p, 'u'), pk_op(&p, '.');
-    tv_set_allocator(failing_malloc, failing_realloc, free);
-    int succeeded = 0;
-    for (int n = 0; n < 2000 && !succeeded; n++) {
-        fail_after = n;
-        tv_error err = {0};
-        tv_pickle *t = load(&p, &err);
-        if (t) {
-            succeeded = 1;
-            tv_pickle_free(t);
-        } else if (err.code != TV_ERR_NOMEM) {
-            fail_after = -1;
-            tv_set_allocator(NULL, NULL, NULL);
-            fail_msg("allocation %d: %s", n, err.message);
-        }
-    }
-    fail_after = -1;
-    tv_set_allocator(NULL, NULL, NULL);
-    assert_true(succeeded);
+    struct failalloc_sweep s = failalloc_sweep(2000, load_and_free, &p);
+    if (!s.succeeded && s.err.code != TV_ERR_NOMEM)
+        fail_msg("allocation %ld: %s", s.n, s.err.message);
+    assert_true(s.succeeded);
     pk_free(&p);
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tokvec/verify.h"
+#include "failalloc.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
@@ -975,24 +976,6 @@ static void pytorch_reads_and_checks_the_legacy_format(void **state)
     free(p.buf);
 }
 
-static int fail_after = -1;
-static void *failing_malloc(size_t n)
-{
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return malloc(n);
-}
-static void *failing_realloc(void *p, size_t n)
-{
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return realloc(p, n);
-}
-
 static void pytorch_read_survives_truncation_and_every_allocation_failure(void **state)
 {
     (void)state;
@@ -1013,24 +996,11 @@ static void pytorch_read_survives_truncation_and_every_allocation_failure(void *
         assert_true(err.message[0] != '\0');
         free(copy);
     }
-    tv_set_allocator(failing_malloc, failing_realloc, free);
-    int succeeded = 0;
-    for (int n = 0; n < 3000 && !succeeded; n++) {
-        fail_after = n;
-        tv_error err = {0};
-        tv_model *m = tv_model_read_memory(zip, len, "alloc.pt", NULL, &err);
-        if (m) {
-            succeeded = 1;
-            tv_model_free(m);
-        } else if (err.code != TV_ERR_NOMEM) {
-            fail_after = -1;
-            tv_set_allocator(NULL, NULL, NULL);
-            fail_msg("allocation %d: %s", n, err.message);
-        }
-    }
-    fail_after = -1;
-    tv_set_allocator(NULL, NULL, NULL);
-    assert_true(succeeded);
+    struct failalloc_input in = {.buf = zip, .len = len, .name = "alloc.pt"};
+    struct failalloc_sweep s = failalloc_sweep(3000, failalloc_read_model, &in);
+    if (!s.succeeded && s.err.code != TV_ERR_NOMEM)
+        fail_msg("allocation %ld: %s", s.n, s.err.message);
+    assert_true(s.succeeded);
     free(zip);
     free(p.buf);
 }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "support/failalloc.h"
 #include "support/testutil.h"
 #include "tokvec/embed.h"
 #include "tokvec/report.h"
@@ -750,26 +751,6 @@ static void real_gpt2_words_are_single_space_prefixed_tokens(void **state)
 
 /* ---- failing allocations ------------------------------------------------------------------------ */
 
-static long alloc_budget = -1;
-
-static void *budget_malloc(size_t n)
-{
-    if (alloc_budget == 0)
-        return NULL;
-    if (alloc_budget > 0)
-        alloc_budget--;
-    return malloc(n);
-}
-
-static void *budget_realloc(void *p, size_t n)
-{
-    if (alloc_budget == 0)
-        return NULL;
-    if (alloc_budget > 0)
-        alloc_budget--;
-    return realloc(p, n);
-}
-
 static void failed_allocations_are_reported_and_leak_nothing(void **state)
 {
     (void)state;
@@ -781,11 +762,9 @@ static void failed_allocations_are_reported_and_leak_nothing(void **state)
     bool done = false;
     for (long budget = 0; !done && budget < 20000; budget += budget < 400 ? 1 : 7) {
         tv_error err = {0};
-        alloc_budget = budget;
-        tv_set_allocator(budget_malloc, budget_realloc, free);
+        failalloc_begin(budget);
         struct tv_report *r = tv_report_new(m, &opt, &err);
-        tv_set_allocator(NULL, NULL, NULL);
-        alloc_budget = -1;
+        failalloc_end();
         if (!r)
             assert_int_equal(err.code, TV_ERR_NOMEM);
         else

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "st_build.h"
+#include "failalloc.h"
 #include "testutil.h"
 
 /* ---- helpers -------------------------------------------------------------------- */
@@ -961,48 +962,17 @@ static void safetensors_index_never_opens_a_shard_outside_its_folder(void **stat
 
 /* ---- failing allocations ---------------------------------------------------------------- */
 
-static long alloc_budget, alloc_live;
-
-static void *failing_malloc(size_t n)
-{
-    if (alloc_budget-- <= 0)
-        return NULL;
-    void *p = malloc(n);
-    if (p)
-        alloc_live++;
-    return p;
-}
-
-static void *failing_realloc(void *p, size_t n)
-{
-    if (alloc_budget-- <= 0)
-        return NULL;
-    void *q = realloc(p, n);
-    if (q && !p)
-        alloc_live++;
-    return q;
-}
-
-static void counting_free(void *p)
-{
-    if (p)
-        alloc_live--;
-    free(p);
-}
-
 /* Opens path (or reads buf) with allocation number budget and every later one failing;
    returns whether the model could be read (it is freed at once). */
 static bool open_failing(const char *path, const void *buf, size_t len, long budget,
                               tv_error *err)
 {
-    alloc_budget = budget;
-    alloc_live = 0;
-    tv_set_allocator(failing_malloc, failing_realloc, counting_free);
+    failalloc_begin(budget);
     tv_model *m = path ? tv_model_open(path, NULL, err)
                        : tv_model_read_memory(buf, len, "t.safetensors", NULL, err);
     bool ok = m != NULL;
     tv_model_free(m);
-    tv_set_allocator(NULL, NULL, NULL);
+    failalloc_end();
     return ok;
 }
 
@@ -1017,8 +987,8 @@ static void safetensors_reader_survives_every_failed_allocation(void **state)
     for (budget = 0; budget < 100000; budget++) {
         tv_error err = {0};
         bool ok = open_failing(NULL, buf, len, budget, &err);
-        if (alloc_live != 0)
-            fail_msg("budget %ld: %ld allocations leaked", budget, alloc_live);
+        if (failalloc_live() != 0)
+            fail_msg("budget %ld: %ld allocations leaked", budget, failalloc_live());
         if (ok)
             break;
         if (err.code != TV_ERR_NOMEM)
@@ -1041,8 +1011,8 @@ static void safetensors_index_survives_every_failed_allocation(void **state)
     for (budget = 0; budget < 100000; budget++) {
         tv_error err = {0};
         bool ok = open_failing(path, NULL, 0, budget, &err);
-        if (alloc_live != 0)
-            fail_msg("budget %ld: %ld allocations leaked", budget, alloc_live);
+        if (failalloc_live() != 0)
+            fail_msg("budget %ld: %ld allocations leaked", budget, failalloc_live());
         if (ok)
             break;
         if (err.code != TV_ERR_NOMEM)

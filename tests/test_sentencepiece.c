@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "protobuf.h"
+#include "failalloc.h"
 #include "testutil.h"
 
 /* ---- a protobuf writer for hand-built messages -------------------------------- */
@@ -520,45 +521,16 @@ static void spm_read_survives_truncation_at_every_offset(void **state)
     }
 }
 
-static int fail_after = -1;
-static void *failing_malloc(size_t n)
-{
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return malloc(n);
-}
-static void *failing_realloc(void *p, size_t n)
-{
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return realloc(p, n);
-}
-
 static void spm_read_survives_every_allocation_failure(void **state)
 {
     (void)state;
     struct pbuf b;
     minimal_model(&b);
-    tv_set_allocator(failing_malloc, failing_realloc, free);
-    int succeeded = 0;
-    for (int n = 0; n < 2000 && !succeeded; n++) {
-        fail_after = n;
-        tv_error err = {0};
-        tv_model *m = read_buf(&b, &err);
-        if (m) {
-            succeeded = 1;
-            tv_model_free(m);
-        } else {
-            assert_int_equal(err.code, TV_ERR_NOMEM);
-        }
-    }
-    fail_after = -1;
-    tv_set_allocator(NULL, NULL, NULL);
-    assert_true(succeeded);
+    struct failalloc_input in = {.buf = b.data, .len = b.len, .name = "test.model"};
+    struct failalloc_sweep s = failalloc_sweep(2000, failalloc_read_model, &in);
+    if (!s.succeeded)
+        assert_int_equal(s.err.code, TV_ERR_NOMEM);
+    assert_true(s.succeeded);
 }
 
 /* ---- real models -------------------------------------------------------------------- */

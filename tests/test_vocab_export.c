@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gguf_build.h"
+#include "failalloc.h"
 #include "testutil.h"
 #include "tokvec/tokenizer.h"
 #include "vocab_export.h"
@@ -719,24 +720,30 @@ static void tokenizer_json_for_llama_derives_merges_from_scores(void **state)
 
 /* ---- failing allocator ---------------------------------------------------------------- */
 
-static long fail_after = -1;
-
-static void *failing_malloc(size_t n)
+/* Attempts for failalloc_sweep on the model m: what they build is freed at once. */
+static bool ggml_view_and_rebuild(void *m, tv_error *err)
 {
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return malloc(n);
+    struct tv_ggml_vocab g;
+    char *json = NULL;
+    size_t len;
+    int rc = tv_ggml_vocab_from_model(m, &g, err);
+    if (rc == 0) {
+        tv_ggml_vocab_release(&g);
+        rc = tv_tokenizer_json_rebuild(m, &json, &len, err);
+    }
+    if (rc == 0)
+        tv_free(json);
+    return rc == 0;
 }
 
-static void *failing_realloc(void *p, size_t n)
+static bool tokenizer_json_from_model(void *m, tv_error *err)
 {
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return realloc(p, n);
+    char *json = NULL;
+    size_t len;
+    if (tv_tokenizer_json_from_model(m, &json, &len, err) != 0)
+        return false;
+    tv_free(json);
+    return true;
 }
 
 static void vocab_export_survives_every_allocation_failure(void **state)
@@ -759,34 +766,12 @@ static void vocab_export_survives_every_allocation_failure(void **state)
     };
     for (size_t t = 0; t < TV_ARRAY_SIZE(texts); t++) {
         tv_model *m = memory_or_fail(texts[t], strlen(texts[t]), "tokenizer.json");
-        tv_set_allocator(failing_malloc, failing_realloc, free);
-        int succeeded = 0;
-        long n;
-        for (n = 0; n < 20000 && !succeeded; n++) {
-            fail_after = n;
-            tv_error err = {0};
-            struct tv_ggml_vocab g;
-            char *json = NULL;
-            size_t len;
-            int rc = tv_ggml_vocab_from_model(m, &g, &err);
-            if (rc == 0) {
-                tv_ggml_vocab_release(&g);
-                rc = tv_tokenizer_json_rebuild(m, &json, &len, &err);
-            }
-            if (rc == 0) {
-                succeeded = 1;
-                tv_free(json);
-            } else if (err.code != TV_ERR_NOMEM) {
-                fail_after = -1;
-                tv_set_allocator(NULL, NULL, NULL);
-                fail_msg("text %zu: allocation %ld failed but the error was %d: %s", t, n,
-                         err.code, err.message);
-            }
-        }
-        fail_after = -1;
-        tv_set_allocator(NULL, NULL, NULL);
-        assert_true(succeeded);
-        assert_true(n > 10);
+        struct failalloc_sweep s = failalloc_sweep(20000, ggml_view_and_rebuild, m);
+        if (!s.succeeded && s.err.code != TV_ERR_NOMEM)
+            fail_msg("text %zu: allocation %ld failed but the error was %d: %s", t, s.n,
+                     s.err.code, s.err.message);
+        assert_true(s.succeeded);
+        assert_true(s.n >= 10);
         tv_model_free(m);
     }
 }
@@ -923,27 +908,12 @@ static void word_level_export_survives_every_allocation_failure(void **state)
     (void)state;
     const char *vec = "3 2\n<unk> 0 0\nthe 1 2\nu.s. 3 4\n";
     tv_model *m = memory_or_fail(vec, strlen(vec), "w.vec");
-    tv_set_allocator(failing_malloc, failing_realloc, free);
-    int succeeded = 0;
-    long n;
-    for (n = 0; n < 5000 && !succeeded; n++) {
-        fail_after = n;
-        tv_error err = {0};
-        char *json = NULL;
-        size_t len;
-        if (tv_tokenizer_json_from_model(m, &json, &len, &err) == 0) {
-            succeeded = 1;
-            tv_free(json);
-        } else if (err.code != TV_ERR_NOMEM) {
-            fail_after = -1;
-            tv_set_allocator(NULL, NULL, NULL);
-            fail_msg("allocation %ld failed but the error was %d: %s", n, err.code, err.message);
-        }
-    }
-    fail_after = -1;
-    tv_set_allocator(NULL, NULL, NULL);
-    assert_true(succeeded);
-    assert_true(n > 5);
+    struct failalloc_sweep s = failalloc_sweep(5000, tokenizer_json_from_model, m);
+    if (!s.succeeded && s.err.code != TV_ERR_NOMEM)
+        fail_msg("allocation %ld failed but the error was %d: %s", s.n, s.err.code,
+                 s.err.message);
+    assert_true(s.succeeded);
+    assert_true(s.n >= 5);
     tv_model_free(m);
 }
 

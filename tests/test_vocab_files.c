@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "failalloc.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
@@ -444,26 +445,6 @@ static void vocab_json_and_merges_probes_recognise_their_shapes(void **state)
 
 /* ---- failing allocator ----------------------------------------------------------------------- */
 
-static long fail_after = -1;
-
-static void *failing_malloc(size_t n)
-{
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return malloc(n);
-}
-
-static void *failing_realloc(void *p, size_t n)
-{
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return realloc(p, n);
-}
-
 static void vocab_files_survive_every_allocation_failure(void **state)
 {
     (void)state;
@@ -476,34 +457,34 @@ static void vocab_files_survive_every_allocation_failure(void **state)
         {&tv_format_merges_txt, "#version: 0.2\na b\nab c\n", "merges.txt"},
         {&tv_format_vocab_txt, "[PAD]\n[UNK]\n[CLS]\nhello\n##lo\n", "vocab.txt"},
     };
-    tv_set_allocator(failing_malloc, failing_realloc, free);
+    failalloc_begin(-1);
     for (size_t i = 0; i < TV_ARRAY_SIZE(cases); i++) {
         int succeeded = 0;
         for (long n = 0; n < 2000 && !succeeded; n++) {
             tv_error err = {0};
-            fail_after = n;
+            failalloc_set(n);
             tv_model *m = tv_model_new_empty(cases[i].name, NULL, &err);
             tv_blob *blob = m ? tv_blob_copy(cases[i].text, strlen(cases[i].text),
                                              cases[i].name, &err) : NULL;
             int rc = blob ? tv_model_add_blob(m, blob, &err) : -1;
             if (rc == 0)
                 rc = cases[i].fmt->read(m, blob, &err);
-            fail_after = -1;
+            failalloc_set(-1);
             tv_blob_unref(blob);
             tv_model_free(m);
             if (rc == 0) {
                 succeeded = 1;
             } else if (err.code != TV_ERR_NOMEM) {
-                tv_set_allocator(NULL, NULL, NULL);
+                failalloc_end();
                 fail_msg("case %zu, allocation %ld: error %d: %s", i, n, err.code, err.message);
             }
         }
         if (!succeeded) {
-            tv_set_allocator(NULL, NULL, NULL);
+            failalloc_end();
             fail_msg("case %zu never succeeded", i);
         }
     }
-    tv_set_allocator(NULL, NULL, NULL);
+    failalloc_end();
 }
 
 int main(void)

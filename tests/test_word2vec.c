@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "convert.h"
+#include "failalloc.h"
 #include "testutil.h"
 
 static size_t count_findings(const tv_model *m, const char *check)
@@ -519,24 +520,6 @@ static void wordvec_binary_survives_truncation_at_every_offset(void **state)
     }
 }
 
-static int fail_after = -1;
-static void *failing_malloc(size_t n)
-{
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return malloc(n);
-}
-static void *failing_realloc(void *p, size_t n)
-{
-    if (fail_after == 0)
-        return NULL;
-    if (fail_after > 0)
-        fail_after--;
-    return realloc(p, n);
-}
-
 static void wordvec_readers_survive_every_allocation_failure(void **state)
 {
     (void)state;
@@ -549,24 +532,11 @@ static void wordvec_readers_survive_every_allocation_failure(void **state)
         size_t len;
     } inputs[] = {{bin, bin_len}, {text, strlen(text)}, {glove, strlen(glove)}};
     for (size_t i = 0; i < TV_ARRAY_SIZE(inputs); i++) {
-        tv_set_allocator(failing_malloc, failing_realloc, free);
-        int succeeded = 0;
-        for (int n = 0; n < 2000 && !succeeded; n++) {
-            fail_after = n;
-            tv_error err = {0};
-            tv_model *m = tv_model_read_memory(inputs[i].buf, inputs[i].len, "oom", NULL, &err);
-            if (m) {
-                succeeded = 1;
-                tv_model_free(m);
-            } else if (err.code != TV_ERR_NOMEM) {
-                fail_after = -1;
-                tv_set_allocator(NULL, NULL, NULL);
-                fail_msg("input %zu, failing allocation %d: %s", i, n, err.message);
-            }
-        }
-        fail_after = -1;
-        tv_set_allocator(NULL, NULL, NULL);
-        assert_true(succeeded);
+        struct failalloc_input in = {.buf = inputs[i].buf, .len = inputs[i].len, .name = "oom"};
+        struct failalloc_sweep s = failalloc_sweep(2000, failalloc_read_model, &in);
+        if (!s.succeeded && s.err.code != TV_ERR_NOMEM)
+            fail_msg("input %zu, failing allocation %ld: %s", i, s.n, s.err.message);
+        assert_true(s.succeeded);
     }
 }
 

@@ -936,6 +936,7 @@ out:
  *     written (llama.cpp's writers leave it out too).
  * The metadata: general.architecture, general.name, {arch}.embedding_length,
  * {arch}.vocab_size, general.file_type, general.quantization_version (when quantized),
+ * the plan's added keys (a Hugging Face source's {arch}.* numbers, src/convert.c),
  * the vocabulary's tokenizer.ggml.* keys and tokenizer.huggingface.json
  * (src/vocab_export.c), then the GGUF key/values of a GGUF source that were not
  * written already.
@@ -1200,6 +1201,10 @@ static int build_kv_list(struct gguf_kv_list *l, const struct tv_ggml_vocab *voc
     /* ggml's current quantization format version (GGML_QNT_VERSION) */
     if (p->quantized && kv_u32(l, "general.quantization_version", 2) < 0)
         return -1;
+    /* a Hugging Face source's architecture numbers under llama.cpp's keys */
+    for (size_t i = 0; i < p->n_kv; i++)
+        if (kv_put(l, p->kv[i].key, &p->kv[i].value) < 0)
+            return -1;
     if (vocab && add_vocab(l, vocab) < 0)
         return -1;
     return add_carried(l);
@@ -1260,8 +1265,6 @@ static int write_value(struct gguf_writer *w, const char *key, const struct tv_v
 int tv_gguf_write_plan(struct tv_write_plan *p, tv_out *out, tv_error *err)
 {
     int rc = -1;
-    struct tv_ggml_vocab vocab;
-    bool have_vocab = false;
     struct gguf_kv_list list = {.p = p, .err = err};
     tv_strmap_init(&list.keys);
     struct gguf_writer w = {.out = out, .err = err};
@@ -1270,14 +1273,8 @@ int tv_gguf_write_plan(struct tv_write_plan *p, tv_out *out, tv_error *err)
         tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", p->out_name);
         goto out;
     }
-    if (tv_vocab_size(p->m)) {
-        if (tv_ggml_vocab_from_model(p->m, &vocab, err) < 0) {
-            tv_error_prefix(err, "%s", p->out_name);
-            goto out;
-        }
-        have_vocab = true;
-    }
-    if (build_kv_list(&list, have_vocab ? &vocab : NULL) < 0)
+    /* the plan made the vocabulary's GGUF view (and refused what it cannot hold) */
+    if (build_kv_list(&list, p->ggml_vocab) < 0)
         goto out;
 
     /* header, key/values, tensor infos */
@@ -1332,8 +1329,6 @@ out:
     tv_free(w.buf);
     tv_free(list.items);
     tv_strmap_release(&list.keys);
-    if (have_vocab)
-        tv_ggml_vocab_release(&vocab);
     return rc;
 }
 

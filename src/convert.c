@@ -180,7 +180,8 @@ int tv_text_json_string(struct tv_text *t, const char *s, size_t len)
 /*
  * Hugging Face model classes and model_type values with the GGUF architecture name
  * llama.cpp's converter gives them, the conventional name of their token embedding in
- * a Hugging Face checkpoint, and the config.json key of their hidden size.
+ * a Hugging Face checkpoint, the config.json key of their hidden size, and the name of
+ * the output head that llama.cpp calls "output" (NULL: the class has none).
  */
 static const struct arch_info {
     const char *hf_class;
@@ -188,41 +189,99 @@ static const struct arch_info {
     const char *gguf_arch;
     const char *embedding;
     const char *hidden_key;
+    const char *head;
 } arch_table[] = {
-    {"LlamaForCausalLM", "llama", "llama", "model.embed_tokens.weight", "hidden_size"},
-    {"MistralForCausalLM", "mistral", "llama", "model.embed_tokens.weight", "hidden_size"},
-    {"GPT2LMHeadModel", "gpt2", "gpt2", "transformer.wte.weight", "n_embd"},
-    {"BertModel", "bert", "bert", "embeddings.word_embeddings.weight", "hidden_size"},
-    {"BertForMaskedLM", "bert", "bert", "embeddings.word_embeddings.weight", "hidden_size"},
-    {"RobertaModel", "roberta", "bert", "embeddings.word_embeddings.weight", "hidden_size"},
+    {"LlamaForCausalLM", "llama", "llama", "model.embed_tokens.weight", "hidden_size", "lm_head"},
+    {"MistralForCausalLM", "mistral", "llama", "model.embed_tokens.weight",
+     "hidden_size", "lm_head"},
+    {"GPT2LMHeadModel", "gpt2", "gpt2", "transformer.wte.weight", "n_embd", "lm_head"},
+    {"BertModel", "bert", "bert", "embeddings.word_embeddings.weight", "hidden_size", NULL},
+    {"BertForMaskedLM", "bert", "bert", "embeddings.word_embeddings.weight", "hidden_size", NULL},
+    {"RobertaModel", "roberta", "bert", "embeddings.word_embeddings.weight", "hidden_size", NULL},
     {"NomicBertModel", "nomic_bert", "nomic-bert", "embeddings.word_embeddings.weight",
-     "n_embd"},
-    {"Qwen2ForCausalLM", "qwen2", "qwen2", "model.embed_tokens.weight", "hidden_size"},
+     "n_embd", NULL},
+    {"Qwen2ForCausalLM", "qwen2", "qwen2", "model.embed_tokens.weight", "hidden_size", "lm_head"},
     {"Qwen2MoeForCausalLM", "qwen2_moe", "qwen2moe", "model.embed_tokens.weight",
-     "hidden_size"},
-    {"Qwen3ForCausalLM", "qwen3", "qwen3", "model.embed_tokens.weight", "hidden_size"},
-    {"GemmaForCausalLM", "gemma", "gemma", "model.embed_tokens.weight", "hidden_size"},
-    {"Gemma2ForCausalLM", "gemma2", "gemma2", "model.embed_tokens.weight", "hidden_size"},
-    {"Gemma3ForCausalLM", "gemma3_text", "gemma3", "model.embed_tokens.weight", "hidden_size"},
-    {"PhiForCausalLM", "phi", "phi2", "model.embed_tokens.weight", "hidden_size"},
-    {"Phi3ForCausalLM", "phi3", "phi3", "model.embed_tokens.weight", "hidden_size"},
-    {"GPTNeoXForCausalLM", "gpt_neox", "gptneox", "gpt_neox.embed_in.weight", "hidden_size"},
+     "hidden_size", "lm_head"},
+    {"Qwen3ForCausalLM", "qwen3", "qwen3", "model.embed_tokens.weight", "hidden_size", "lm_head"},
+    {"GemmaForCausalLM", "gemma", "gemma", "model.embed_tokens.weight", "hidden_size", "lm_head"},
+    {"Gemma2ForCausalLM", "gemma2", "gemma2", "model.embed_tokens.weight",
+     "hidden_size", "lm_head"},
+    {"Gemma3ForCausalLM", "gemma3_text", "gemma3", "model.embed_tokens.weight",
+     "hidden_size", "lm_head"},
+    {"PhiForCausalLM", "phi", "phi2", "model.embed_tokens.weight", "hidden_size", "lm_head"},
+    {"Phi3ForCausalLM", "phi3", "phi3", "model.embed_tokens.weight", "hidden_size", "lm_head"},
+    {"GPTNeoXForCausalLM", "gpt_neox", "gptneox", "gpt_neox.embed_in.weight",
+     "hidden_size", "embed_out"},
     {"FalconForCausalLM", "falcon", "falcon", "transformer.word_embeddings.weight",
-     "hidden_size"},
-    {"BloomForCausalLM", "bloom", "bloom", "transformer.word_embeddings.weight", "hidden_size"},
-    {"GPTBigCodeForCausalLM", "gpt_bigcode", "starcoder", "transformer.wte.weight", "n_embd"},
+     "hidden_size", "lm_head"},
+    {"BloomForCausalLM", "bloom", "bloom", "transformer.word_embeddings.weight",
+     "hidden_size", "lm_head"},
+    {"GPTBigCodeForCausalLM", "gpt_bigcode", "starcoder", "transformer.wte.weight",
+     "n_embd", "lm_head"},
     {"Starcoder2ForCausalLM", "starcoder2", "starcoder2", "model.embed_tokens.weight",
-     "hidden_size"},
-    {"GPTJForCausalLM", "gptj", "gptj", "transformer.wte.weight", "n_embd"},
-    {"MPTForCausalLM", "mpt", "mpt", "transformer.wte.weight", "d_model"},
-    {"MiniCPMForCausalLM", "minicpm", "minicpm", "model.embed_tokens.weight", "hidden_size"},
+     "hidden_size", "lm_head"},
+    {"GPTJForCausalLM", "gptj", "gptj", "transformer.wte.weight", "n_embd", "lm_head"},
+    {"MPTForCausalLM", "mpt", "mpt", "transformer.wte.weight", "d_model", "lm_head"},
+    {"MiniCPMForCausalLM", "minicpm", "minicpm", "model.embed_tokens.weight",
+     "hidden_size", "lm_head"},
     {"MiniCPM3ForCausalLM", "minicpm3", "minicpm3", "model.embed_tokens.weight",
-     "hidden_size"},
-    {"StableLmForCausalLM", "stablelm", "stablelm", "model.embed_tokens.weight", "hidden_size"},
-    {"OlmoForCausalLM", "olmo", "olmo", "model.embed_tokens.weight", "hidden_size"},
+     "hidden_size", "lm_head"},
+    {"StableLmForCausalLM", "stablelm", "stablelm", "model.embed_tokens.weight",
+     "hidden_size", "lm_head"},
+    {"OlmoForCausalLM", "olmo", "olmo", "model.embed_tokens.weight", "hidden_size", "lm_head"},
     {"DeepseekV2ForCausalLM", "deepseek_v2", "deepseek2", "model.embed_tokens.weight",
-     "hidden_size"},
-    {"T5ForConditionalGeneration", "t5", "t5", "shared.weight", "d_model"},
+     "hidden_size", "lm_head"},
+    {"T5ForConditionalGeneration", "t5", "t5", "shared.weight", "d_model", "lm_head"},
+};
+
+/* GGUF {arch}.* numbers, their GGUF type (llama.cpp's loader wants exactly these) and the
+   config.json keys Hugging Face uses for them (GPT-2 style configs name them differently). */
+static const struct {
+    const char *suffix;
+    enum tv_value_type type;
+    const char *key;
+    const char *gpt2_key;
+} gguf_config_keys[] = {
+    {"context_length", TV_VALUE_U32, "max_position_embeddings", "n_positions"},
+    {"block_count", TV_VALUE_U32, "num_hidden_layers", "n_layer"},
+    {"feed_forward_length", TV_VALUE_U32, "intermediate_size", "n_inner"},
+    {"attention.head_count", TV_VALUE_U32, "num_attention_heads", "n_head"},
+    {"attention.head_count_kv", TV_VALUE_U32, "num_key_value_heads", NULL},
+    {"attention.layer_norm_rms_epsilon", TV_VALUE_F32, "rms_norm_eps", NULL},
+    {"attention.layer_norm_epsilon", TV_VALUE_F32, "layer_norm_eps", "layer_norm_epsilon"},
+    {"rope.freq_base", TV_VALUE_F32, "rope_theta", NULL},
+};
+
+/*
+ * A llama model's tensors as llama.cpp names them and as Hugging Face does (gguf-py's
+ * tensor_mapping for MODEL_ARCH.LLAMA): per block "blk.N.<gguf>" is
+ * "model.layers.N.<hf>", each with ".weight" or ".bias". llama.cpp's converter permutes
+ * the rows of q_proj (by num_attention_heads) and k_proj (by num_key_value_heads).
+ */
+enum perm_kind { PERM_NONE, PERM_Q, PERM_K };
+static const struct {
+    const char *gguf;
+    const char *hf;
+    enum perm_kind perm;
+} llama_block_tensors[] = {
+    {"attn_norm", "input_layernorm", PERM_NONE},
+    {"attn_q", "self_attn.q_proj", PERM_Q},
+    {"attn_k", "self_attn.k_proj", PERM_K},
+    {"attn_v", "self_attn.v_proj", PERM_NONE},
+    {"attn_output", "self_attn.o_proj", PERM_NONE},
+    {"ffn_norm", "post_attention_layernorm", PERM_NONE},
+    {"ffn_gate", "mlp.gate_proj", PERM_NONE},
+    {"ffn_up", "mlp.up_proj", PERM_NONE},
+    {"ffn_down", "mlp.down_proj", PERM_NONE},
+};
+static const struct {
+    const char *gguf;
+    const char *hf;
+} llama_top_tensors[] = {
+    {"token_embd", "model.embed_tokens"},
+    {"output_norm", "model.norm"},
+    {"output", "lm_head"},
 };
 
 static const struct arch_info *arch_by_class(const char *cls)
@@ -344,14 +403,20 @@ static int64_t first_claim(const tv_model *m, enum tv_claim_kind kind)
     return -1;
 }
 
-/* Architecture, name, vocabulary size, hidden size and tying, from what the sources say. */
-static int describe_model(struct tv_write_plan *p, tv_error *err)
+/*
+ * Architecture, name, vocabulary size, hidden size and tying, from what the sources say.
+ * *from_gguf: the architecture is a GGUF's (its tensors have llama.cpp's names);
+ * *arch_known: it is a GGUF's or config.json's, not guessed from the embedding's name.
+ */
+static int describe_model(struct tv_write_plan *p, bool *from_gguf_out, bool *arch_known,
+                          tv_error *err)
 {
     const tv_model *m = p->m;
     const struct tv_tensor *emb = tv_model_embedding(m);
     size_t len;
     const char *s = meta_string(m, TV_ORIGIN_GGUF, "general.architecture", &len);
     bool from_gguf = s != NULL;
+    *from_gguf_out = from_gguf;
     if (s) {
         p->arch = plan_strdup(p, s, len);
     } else if (m->config) {
@@ -367,6 +432,7 @@ static int describe_model(struct tv_write_plan *p, tv_error *err)
         else if (type)
             p->arch = type;
     }
+    *arch_known = p->arch != NULL;
     if (!p->arch && emb) {
         const struct arch_info *a = arch_by_embedding(emb->name);
         p->arch = a ? a->gguf_arch : NULL;
@@ -404,14 +470,214 @@ oom:
     return tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", p->out_name);
 }
 
-static const char *output_name(struct tv_write_plan *p, const struct tv_tensor *t, bool is_emb)
+/* A config.json number that is a whole number in 1..2^32-1, or 0. */
+static uint64_t config_count(const tv_model *m, const char *key)
 {
-    if (!is_emb)
-        return t->name;
-    if (p->target == TV_TARGET_GGUF)
-        return TV_GGUF_EMBEDDING_NAME;
+    const cJSON *item = m->config ? cJSON_GetObjectItemCaseSensitive(m->config, key) : NULL;
+    uint64_t value;
+    return item && tv_json_uint(item, &value) == 0 && value <= UINT32_MAX ? value : 0;
+}
+
+/* A GGUF source's integer key, or 0. */
+static uint64_t gguf_count(const struct tv_write_plan *p, const char *suffix)
+{
+    char key[256];
+    snprintf(key, sizeof key, "%s.%s", p->arch, suffix);
+    const struct tv_meta *meta = tv_model_meta_find_origin(p->m, TV_ORIGIN_GGUF, key);
+    int64_t value;
+    return meta && tv_value_int(&meta->value, &value) == 0 && value > 0 && value <= UINT32_MAX
+               ? (uint64_t)value : 0;
+}
+
+/*
+ * Which names the output gets. A GGUF source written as safetensors or a folder gets
+ * Hugging Face names, a Hugging Face source (its architecture from config.json) written as
+ * GGUF gets llama.cpp's; the embedding's name follows the target in any case. For a llama
+ * model the head counts of the q/k permutation come from the side being read.
+ */
+static void plan_naming(struct tv_write_plan *p, bool from_gguf, bool arch_known)
+{
+    if (from_gguf && p->target == TV_TARGET_SAFETENSORS)
+        p->naming = TV_NAMES_TO_HF;
+    else if (!from_gguf && arch_known && p->target == TV_TARGET_GGUF)
+        p->naming = TV_NAMES_TO_GGUF;
+    if (!p->arch || strcmp(p->arch, "llama") != 0)
+        return;
+    if (p->naming == TV_NAMES_TO_HF) {
+        p->n_head = gguf_count(p, "attention.head_count");
+        p->n_head_kv = gguf_count(p, "attention.head_count_kv");
+    } else if (p->naming == TV_NAMES_TO_GGUF) {
+        p->n_head = config_count(p->m, "num_attention_heads");
+        if (!p->n_head)
+            p->n_head = config_count(p->m, "n_heads");
+        p->n_head_kv = config_count(p->m, "num_key_value_heads");
+        if (!p->n_head_kv)
+            p->n_head_kv = config_count(p->m, "n_kv_heads");
+    }
+    if (!p->n_head_kv)
+        p->n_head_kv = p->n_head;
+}
+
+/* "<prefix>N.<part>.weight" (or ".bias"): N and where part is. */
+static bool split_block_name(const char *name, const char *prefix, unsigned long *block,
+                             const char **part, size_t *part_len, const char **suffix)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(name, prefix, n) != 0)
+        return false;
+    const char *digits = name + n;
+    size_t n_digits = strspn(digits, "0123456789");
+    if (n_digits == 0 || n_digits > 9 || (digits[0] == '0' && n_digits > 1) ||
+        digits[n_digits] != '.')
+        return false;
+    const char *rest = digits + n_digits + 1;
+    const char *dot = strrchr(rest, '.');
+    if (!dot || dot == rest || (strcmp(dot, ".weight") != 0 && strcmp(dot, ".bias") != 0))
+        return false;
+    *block = strtoul(digits, NULL, 10);
+    *part = rest;
+    *part_len = (size_t)(dot - rest);
+    *suffix = dot + 1;
+    return true;
+}
+
+/* name is "<base>.weight" or "<base>.bias": the suffix, else NULL. */
+static const char *top_suffix(const char *name, const char *base)
+{
+    size_t n = strlen(base);
+    if (strncmp(name, base, n) != 0)
+        return NULL;
+    return strcmp(name + n, ".weight") == 0 ? "weight" : strcmp(name + n, ".bias") == 0 ? "bias"
+                                                                                         : NULL;
+}
+
+/*
+ * The output name of a plan tensor, and for a llama model's q and k projections the
+ * permutation that comes with crossing between llama.cpp's names and Hugging Face's.
+ * Names that have no counterpart stay as they are.
+ */
+static int name_tensor(struct tv_write_plan *p, struct tv_plan_tensor *pt, tv_error *err)
+{
+    const struct tv_tensor *t = pt->src;
     const struct arch_info *a = arch_by_gguf(p->arch);
-    return a ? a->embedding : t->name;
+    pt->name = t->name;
+    if (pt->is_embedding) {
+        if (p->target == TV_TARGET_GGUF)
+            pt->name = TV_GGUF_EMBEDDING_NAME;
+        else if (a)
+            pt->name = a->embedding;
+        return 0;
+    }
+    if (p->naming == TV_NAMES_KEEP)
+        return 0;
+    bool to_hf = p->naming == TV_NAMES_TO_HF;
+    bool llama = strcmp(p->arch, "llama") == 0;
+    char out[512];
+    const char *suffix;
+    enum perm_kind perm = PERM_NONE;
+    out[0] = '\0';
+    if (llama) {
+        unsigned long block;
+        const char *part;
+        size_t part_len;
+        for (size_t k = 0; k < TV_ARRAY_SIZE(llama_top_tensors) && !out[0]; k++)
+            if ((suffix = top_suffix(t->name, to_hf ? llama_top_tensors[k].gguf
+                                                    : llama_top_tensors[k].hf)))
+                snprintf(out, sizeof out, "%s.%s",
+                         to_hf ? llama_top_tensors[k].hf : llama_top_tensors[k].gguf, suffix);
+        if (!out[0] && split_block_name(t->name, to_hf ? "blk." : "model.layers.", &block, &part,
+                                        &part_len, &suffix)) {
+            for (size_t k = 0; k < TV_ARRAY_SIZE(llama_block_tensors); k++) {
+                const char *from = to_hf ? llama_block_tensors[k].gguf : llama_block_tensors[k].hf;
+                if (strlen(from) != part_len || memcmp(from, part, part_len) != 0)
+                    continue;
+                snprintf(out, sizeof out, to_hf ? "model.layers.%lu.%s.%s" : "blk.%lu.%s.%s",
+                         block, to_hf ? llama_block_tensors[k].hf : llama_block_tensors[k].gguf,
+                         suffix);
+                perm = llama_block_tensors[k].perm;
+                break;
+            }
+        }
+    } else if (a && a->head && (suffix = top_suffix(t->name, to_hf ? "output" : a->head))) {
+        snprintf(out, sizeof out, "%s.%s", to_hf ? a->head : "output", suffix);
+    }
+    if (out[0] && !(pt->name = plan_strdup(p, out, strlen(out))))
+        return tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", p->out_name);
+    if (perm == PERM_NONE)
+        return 0;
+    uint64_t heads = perm == PERM_Q ? p->n_head : p->n_head_kv;
+    if (!heads)
+        return tv_error_set(err, TV_ERR_DATA,
+                            "%s: tensor '%s': llama.cpp permutes a llama model's q and k rows "
+                            "by attention head, and the source does not say how many heads "
+                            "there are (%s)", p->out_name, t->name,
+                            to_hf ? "llama.attention.head_count"
+                                  : "num_attention_heads in config.json");
+    if (t->n_dims == 0 || t->shape[0] % (2 * heads) != 0)
+        return tv_error_set(err, TV_ERR_DATA,
+                            "%s: tensor '%s': %llu rows do not split into %llu attention heads "
+                            "of an even number of rows", p->out_name, t->name,
+                            (unsigned long long)(t->n_dims ? t->shape[0] : 0),
+                            (unsigned long long)heads);
+    pt->head_rows = t->shape[0] / heads;
+    pt->to_gguf = !to_hf;
+    return 0;
+}
+
+/*
+ * The architecture numbers of a Hugging Face source's config.json under llama.cpp's
+ * {arch}.* keys, typed as llama.cpp's converter writes them (which its loader checks),
+ * for a GGUF output; a llama model also gets rope.dimension_count (head_dim, else
+ * hidden_size / num_attention_heads) as llama.cpp's LlamaModel writes it.
+ */
+static int plan_gguf_numbers(struct tv_write_plan *p, tv_error *err)
+{
+    const tv_model *m = p->m;
+    if (p->naming != TV_NAMES_TO_GGUF || !m->config || !p->arch)
+        return 0;
+    const struct arch_info *a = arch_by_gguf(p->arch);
+    bool gpt2_style = a && strcmp(a->hidden_key, "n_embd") == 0;
+    size_t cap = TV_ARRAY_SIZE(gguf_config_keys) + 1;
+    p->kv = tv_arena_alloc(&p->arena, cap * sizeof *p->kv);
+    if (!p->kv)
+        goto oom;
+    for (size_t k = 0; k <= TV_ARRAY_SIZE(gguf_config_keys); k++) {
+        const char *suffix;
+        struct tv_value v;
+        if (k < TV_ARRAY_SIZE(gguf_config_keys)) {
+            const char *key = gpt2_style ? gguf_config_keys[k].gpt2_key : gguf_config_keys[k].key;
+            const cJSON *item = key ? cJSON_GetObjectItemCaseSensitive(m->config, key) : NULL;
+            uint64_t count;
+            suffix = gguf_config_keys[k].suffix;
+            v.type = gguf_config_keys[k].type;
+            if (!cJSON_IsNumber(item))
+                continue;
+            if (v.type == TV_VALUE_F32)
+                v.as.f = (double)(float)item->valuedouble;
+            else if (tv_json_uint(item, &count) == 0 && count <= UINT32_MAX)
+                v.as.u = count;
+            else
+                continue;
+        } else {
+            if (strcmp(p->arch, "llama") != 0)
+                break;
+            uint64_t dims = config_count(m, "head_dim");
+            if (!dims && p->n_head && p->hidden % p->n_head == 0)
+                dims = p->hidden / p->n_head;
+            if (!dims)
+                break;
+            suffix = "rope.dimension_count";
+            v = (struct tv_value){.type = TV_VALUE_U32, .as.u = dims};
+        }
+        char key[256];
+        snprintf(key, sizeof key, "%s.%s", p->arch, suffix);
+        if (!(p->kv[p->n_kv].key = plan_strdup(p, key, strlen(key))))
+            goto oom;
+        p->kv[p->n_kv++].value = v;
+    }
+    return 0;
+oom:
+    return tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", p->out_name);
 }
 
 /* The rules of the target for a tensor's name and shape. */
@@ -480,6 +746,24 @@ static int choose_dtype(const struct tv_write_plan *p, struct tv_plan_tensor *pt
     return 0;
 }
 
+/* A permuted tensor is streamed row by row: each row must be whole blocks on both sides. */
+static int check_permutation(const struct tv_write_plan *p, const struct tv_plan_tensor *pt,
+                             tv_error *err)
+{
+    const struct tv_tensor *t = pt->src;
+    if (!pt->head_rows)
+        return 0;
+    uint64_t row = t->n_elements / t->shape[0];
+    uint32_t bs_src = tv_dtype_info(t->dtype)->block_size,
+             bs_dst = tv_dtype_info(pt->dtype)->block_size;
+    if (row % bs_src == 0 && row % bs_dst == 0)
+        return 0;
+    return tv_error_set(err, TV_ERR_UNSUPPORTED,
+                        "%s: tensor '%s': rows of %llu elements are not whole %s blocks, so its "
+                        "rows cannot be permuted", p->out_name, t->name, (unsigned long long)row,
+                        tv_dtype_name(row % bs_src ? t->dtype : pt->dtype));
+}
+
 /*
  * A vocabulary that is a plain list of words (word vectors, a --vocab list, a WordLevel
  * tokenizer.json) has no GGUF form: tokenizer.ggml.model names llama.cpp's tokenizers,
@@ -501,6 +785,50 @@ static int check_gguf_vocab(const struct tv_write_plan *p, tv_error *err)
                         "up whole words); write .safetensors, .npy, word vectors, or a folder "
                         "(its tokenizer.json keeps the words as a WordLevel model)",
                         p->out_name, v->origin ? v->origin : p->m->path);
+}
+
+/*
+ * The GGUF view of the vocabulary, and what of the source tokenizer it cannot hold: a
+ * normalizer, pre-tokenizer or decoder that llama.cpp's tokenizer model has no place for
+ * (vocab_export's "dropped"), or a BPE pre-tokenizer tokvec cannot name for
+ * tokenizer.ggml.pre (llama.cpp then falls back to its default, as its own converter
+ * refuses to do). llama.cpp would split some text differently from the source, so this
+ * is refused unless opt->allow_lossy; then it is reported through opt->warn.
+ */
+static int plan_ggml_vocab(struct tv_write_plan *p, tv_error *err)
+{
+    if (!tv_vocab_size(p->m))
+        return 0;
+    p->ggml_vocab = tv_calloc(1, sizeof *p->ggml_vocab);
+    if (!p->ggml_vocab)
+        return tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", p->out_name);
+    if (tv_ggml_vocab_from_model(p->m, p->ggml_vocab, err) < 0) {
+        tv_free(p->ggml_vocab);
+        p->ggml_vocab = NULL;
+        tv_error_prefix(err, "%s", p->out_name);
+        return -1;
+    }
+    const struct tv_ggml_vocab *g = p->ggml_vocab;
+    char lost[220];
+    if (g->dropped)
+        snprintf(lost, sizeof lost, "%.200s", g->dropped);
+    else if (g->pre_unrecognised)
+        snprintf(lost, sizeof lost, "its pre-tokenizer (no tokenizer.ggml.pre names it; "
+                 "llama.cpp would use its default)");
+    else
+        return 0;
+    const struct tv_vocab *v = tv_model_vocab(p->m);
+    char message[1024];
+    snprintf(message, sizeof message, "%.150s: llama.cpp's '%.20s' tokenizer has no place for %s "
+             "of %.100s, so it would split some text differently%s", p->out_name, g->model, lost,
+             v->origin ? v->origin : p->m->path,
+             g->hf_json ? " (the original is kept in tokenizer.huggingface.json)" : "");
+    if (!p->opt->allow_lossy)
+        return tv_error_set(err, TV_ERR_UNSUPPORTED, "%s; --allow-lossy writes it anyway",
+                            message);
+    if (p->opt->warn)
+        p->opt->warn(p->opt->warn_ctx, message);
+    return 0;
 }
 
 int tv_write_plan_init(struct tv_write_plan *p, const tv_model *m,
@@ -532,9 +860,13 @@ int tv_write_plan_init(struct tv_write_plan *p, const tv_model *m,
             goto out;
         }
     }
-    if (describe_model(p, err) < 0)
+    bool from_gguf, arch_known;
+    if (describe_model(p, &from_gguf, &arch_known, err) < 0)
         goto out;
-    if (target == TV_TARGET_GGUF && check_gguf_vocab(p, err) < 0)
+    plan_naming(p, from_gguf, arch_known);
+    if (target == TV_TARGET_GGUF && plan_gguf_numbers(p, err) < 0)
+        goto out;
+    if (target == TV_TARGET_GGUF && (check_gguf_vocab(p, err) < 0 || plan_ggml_vocab(p, err) < 0))
         goto out;
 
     const struct tv_tensor *emb = tv_model_embedding(m);
@@ -545,6 +877,7 @@ int tv_write_plan_init(struct tv_write_plan *p, const tv_model *m,
         goto out;
     }
     size_t n = opt->only_embedding ? 1 : m->n_tensors;
+    bool any_permuted = false;
     p->tensors = n ? tv_calloc(n, sizeof *p->tensors) : NULL;
     if (n && !p->tensors) {
         tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory planning %zu tensors", out_name, n);
@@ -557,10 +890,11 @@ int tv_write_plan_init(struct tv_write_plan *p, const tv_model *m,
         struct tv_plan_tensor *pt = &p->tensors[p->n_tensors];
         pt->src = t;
         pt->is_embedding = t == emb;
-        pt->name = output_name(p, t, pt->is_embedding);
         uint64_t n_elements, existing;
-        if (check_tensor(p, pt, err) < 0 || choose_dtype(p, pt, err) < 0)
+        if (name_tensor(p, pt, err) < 0 || check_tensor(p, pt, err) < 0 ||
+            choose_dtype(p, pt, err) < 0 || check_permutation(p, pt, err) < 0)
             goto out;
+        any_permuted |= pt->head_rows != 0;
         if (tv_tensor_size(pt->dtype, t->n_dims, t->shape, &n_elements, &pt->n_bytes, err) < 0) {
             tv_error_prefix(err, "%s: tensor '%s'", out_name, t->name);
             goto out;
@@ -585,12 +919,13 @@ int tv_write_plan_init(struct tv_write_plan *p, const tv_model *m,
         p->dtype_changed |= pt->dtype != t->dtype;
         p->n_tensors++;
     }
-    if (p->dtype_changed) {
+    if (p->dtype_changed || any_permuted) {
+        /* permuted rows are gathered in buf; conversions go through scratch into buf */
         p->scratch_n = SCRATCH_FLOATS;
-        p->scratch = tv_malloc(p->scratch_n * sizeof *p->scratch);
+        p->scratch = p->dtype_changed ? tv_malloc(p->scratch_n * sizeof *p->scratch) : NULL;
         p->buf_len = p->scratch_n * MAX_ELEMENT_BYTES;
         p->buf = tv_malloc(p->buf_len);
-        if (!p->scratch || !p->buf) {
+        if ((p->dtype_changed && !p->scratch) || !p->buf) {
             tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory for conversion buffers",
                          out_name);
             goto out;
@@ -604,6 +939,10 @@ out:
 
 void tv_write_plan_release(struct tv_write_plan *p)
 {
+    if (p->ggml_vocab) {
+        tv_ggml_vocab_release(p->ggml_vocab);
+        tv_free(p->ggml_vocab);
+    }
     tv_free(p->tensors);
     tv_free(p->scratch);
     tv_free(p->buf);
@@ -652,6 +991,80 @@ static uint64_t gcd_u64(uint64_t a, uint64_t b)
     return a;
 }
 
+/*
+ * The source row of output row r of a head-permuted tensor. llama.cpp's converter
+ * (LlamaModel.permute) views each head's rows as [2][half] and writes them as [half][2]:
+ * GGUF row 2i + j of a head is Hugging Face row j * half + i.
+ */
+static uint64_t permuted_row(uint64_t r, uint64_t head_rows, bool to_gguf)
+{
+    uint64_t head = r / head_rows, k = r % head_rows, half = head_rows / 2;
+    uint64_t from = to_gguf ? (k % 2) * half + k / 2  /* GGUF row k = 2i + j <- HF j*half + i */
+                            : (k % half) * 2 + k / half; /* HF row k = j*half + i <- GGUF 2i + j */
+    return head * head_rows + from;
+}
+
+/* Writes the staged bytes of buf. */
+static int flush_staged(struct tv_write_plan *p, size_t *staged, tv_out *out, tv_error *err)
+{
+    int rc = *staged ? tv_out_write(out, p->buf, *staged, err) : 0;
+    *staged = 0;
+    return rc;
+}
+
+/* Streams a head-permuted tensor: its rows in output order, gathered (and converted) in
+   buf, which is written whenever it fills. */
+static int write_permuted(struct tv_write_plan *p, const struct tv_plan_tensor *pt, tv_out *out,
+                          tv_error *err)
+{
+    const struct tv_tensor *t = pt->src;
+    uint64_t rows = t->shape[0];
+    uint64_t row_elements = t->n_elements / rows, src_row_bytes = t->n_bytes / rows,
+             dst_row_bytes = pt->n_bytes / rows;
+    const uint64_t bs_src = tv_dtype_info(t->dtype)->block_size;
+    const uint64_t bs_dst = tv_dtype_info(pt->dtype)->block_size;
+    const uint64_t unit = bs_src / gcd_u64(bs_src, bs_dst) * bs_dst;
+    const uint64_t chunk = p->scratch_n - p->scratch_n % unit;
+    size_t staged = 0;
+    for (uint64_t r = 0; r < rows; r++) {
+        const uint8_t *src = t->data + permuted_row(r, pt->head_rows, pt->to_gguf) * src_row_bytes;
+        if (pt->dtype == t->dtype && dst_row_bytes > p->buf_len) {
+            if (flush_staged(p, &staged, out, err) < 0 ||
+                tv_out_write(out, src, (size_t)dst_row_bytes, err) < 0)
+                goto fail;
+        } else if (pt->dtype == t->dtype) {
+            if (staged + dst_row_bytes > p->buf_len && flush_staged(p, &staged, out, err) < 0)
+                goto fail;
+            memcpy(p->buf + staged, src, (size_t)dst_row_bytes);
+            staged += (size_t)dst_row_bytes;
+        } else {
+            for (uint64_t done = 0; done < row_elements;) {
+                uint64_t count = row_elements - done < chunk ? row_elements - done : chunk;
+                uint64_t src_off, dst_len;
+                tv_dtype_bytes(t->dtype, done, &src_off, NULL);
+                tv_dtype_bytes(pt->dtype, count, &dst_len, NULL);
+                if (staged + dst_len > p->buf_len && flush_staged(p, &staged, out, err) < 0)
+                    goto fail;
+                if (tv_dtype_convert(t->dtype, src + src_off, pt->dtype, p->buf + staged, count,
+                                     p->scratch, p->scratch_n, err) < 0) {
+                    tv_error_prefix(err, "%s: tensor '%s' (%s to %s, row %llu)", p->out_name,
+                                    t->name, tv_dtype_name(t->dtype), tv_dtype_name(pt->dtype),
+                                    (unsigned long long)r);
+                    return -1;
+                }
+                staged += (size_t)dst_len;
+                done += count;
+            }
+        }
+    }
+    if (flush_staged(p, &staged, out, err) < 0)
+        goto fail;
+    return 0;
+fail:
+    tv_error_prefix(err, "tensor '%s'", t->name);
+    return -1;
+}
+
 int tv_write_plan_tensor(struct tv_write_plan *p, size_t i, tv_out *out, tv_error *err)
 {
     const struct tv_plan_tensor *pt = &p->tensors[i];
@@ -663,7 +1076,11 @@ int tv_write_plan_tensor(struct tv_write_plan *p, size_t i, tv_out *out, tv_erro
     if (map && t->n_bytes > COPY_CHUNK)
         madvise((void *)((uintptr_t)t->data & ~((uintptr_t)sysconf(_SC_PAGESIZE) - 1)),
                 (size_t)t->n_bytes, MADV_SEQUENTIAL);
-    if (pt->dtype == t->dtype) {
+    if (pt->head_rows) {
+        if (write_permuted(p, pt, out, err) < 0)
+            return -1;
+        drop_pages(map, t->data, t->data + t->n_bytes);
+    } else if (pt->dtype == t->dtype) {
         for (uint64_t done = 0; done < t->n_bytes;) {
             size_t len = t->n_bytes - done < COPY_CHUNK ? (size_t)(t->n_bytes - done)
                                                         : COPY_CHUNK;
@@ -728,22 +1145,6 @@ static int json_set_number(cJSON *obj, const char *key, double value)
     return 0;
 }
 
-/* GGUF {arch}.* numbers and the config.json keys Hugging Face uses for them (GPT-2 style
-   configs name them differently). */
-static const struct {
-    const char *suffix;
-    const char *key;
-    const char *gpt2_key;
-} gguf_config_keys[] = {
-    {"context_length", "max_position_embeddings", "n_positions"},
-    {"block_count", "num_hidden_layers", "n_layer"},
-    {"feed_forward_length", "intermediate_size", "n_inner"},
-    {"attention.head_count", "num_attention_heads", "n_head"},
-    {"attention.head_count_kv", "num_key_value_heads", NULL},
-    {"attention.layer_norm_rms_epsilon", "rms_norm_eps", NULL},
-    {"attention.layer_norm_epsilon", "layer_norm_eps", "layer_norm_epsilon"},
-    {"rope.freq_base", "rope_theta", NULL},
-};
 
 /* Adds the GGUF source's architecture numbers that config.json does not have. */
 static int add_gguf_numbers(const struct tv_write_plan *p, const struct arch_info *a, cJSON *doc)

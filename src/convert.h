@@ -6,7 +6,11 @@
  *
  * A plan decides, for every tensor it keeps:
  *   - the output name (GGUF: the token embedding becomes token_embd.weight;
- *     safetensors: the embedding gets its architecture's conventional name);
+ *     safetensors: the embedding gets its architecture's conventional name). Between
+ *     a GGUF and Hugging Face names (GGUF -> safetensors or folder, a Hugging Face source
+ *     -> GGUF) the output head is renamed (output.weight <-> lm_head.weight), and a llama
+ *     model gets every name of the other side, with the rows of its q and k projections
+ *     permuted as llama.cpp's converter permutes them (or back);
  *   - the output dtype (keep, or --dtype for floating-point tensors of 2 or more
  *     dimensions; what the target cannot hold is decoded to F32 when that is exact
  *     and refused otherwise);
@@ -18,6 +22,8 @@
 
 #include "internal.h"
 
+struct tv_ggml_vocab; /* src/vocab_export.h */
+
 enum tv_write_target { TV_TARGET_GGUF, TV_TARGET_SAFETENSORS };
 
 struct tv_plan_tensor {
@@ -26,6 +32,21 @@ struct tv_plan_tensor {
     enum tv_dtype dtype;       /* output dtype */
     uint64_t n_bytes;          /* output bytes */
     bool is_embedding;
+    /* llama.cpp's permutation of a llama model's q and k rows (for its rotary embedding):
+       0, or the rows of one attention head, which are regrouped (row 2i + j of a GGUF
+       head is row j * head_rows / 2 + i of the Hugging Face head). */
+    uint64_t head_rows;
+    bool to_gguf;              /* its direction: Hugging Face -> GGUF, or back */
+};
+
+/* Tensor names on the way: kept, or from one side's convention to the other's. */
+enum tv_naming { TV_NAMES_KEEP, TV_NAMES_TO_HF, TV_NAMES_TO_GGUF };
+
+/* A key/value the plan adds to a GGUF output (a Hugging Face source's architecture
+   numbers under llama.cpp's keys); key in the plan's arena. */
+struct tv_plan_kv {
+    const char *key;
+    struct tv_value value;
 };
 
 struct tv_write_plan {
@@ -46,6 +67,15 @@ struct tv_write_plan {
     uint64_t n_vocab;
     uint64_t hidden;
     int tied;                  /* tie_word_embeddings */
+
+    /* GGUF: the vocabulary as tokenizer.ggml.* (NULL without a vocabulary), computed and
+       checked for losses (dropped, pre_unrecognised) before anything is written. */
+    struct tv_ggml_vocab *ggml_vocab;
+
+    enum tv_naming naming;
+    uint64_t n_head, n_head_kv; /* attention heads for the q/k permutation; 0: unknown */
+    struct tv_plan_kv *kv;      /* GGUF: key/values to add (n_kv) */
+    size_t n_kv;
 
     /* Streaming state: shared by every file of one output (a folder's shards). */
     size_t tensors_done;

@@ -108,6 +108,13 @@ static const struct tv_tensor *counterpart(const tv_model *src, const tv_model *
         return e;
     }
     const struct tv_tensor *o = tv_model_tensor_find(out, t->name);
+    /* the output head is lm_head on the Hugging Face side, output in GGUF */
+    static const char *const heads[][2] = {{"lm_head.weight", "output.weight"},
+                                           {"lm_head.bias", "output.bias"}};
+    for (size_t k = 0; !o && k < TV_ARRAY_SIZE(heads); k++)
+        for (int side = 0; side < 2 && !o; side++)
+            if (strcmp(t->name, heads[k][side]) == 0)
+                o = tv_model_tensor_find(out, heads[k][!side]);
     if (!o)
         fail_msg("%s: tensor '%s' is missing", tv_model_path(out), t->name);
     return o;
@@ -445,6 +452,75 @@ static void safetensors_writer_orders_and_pads_like_the_reference(void **state)
     tv_free(dir);
 }
 
+/* ---- llama.cpp names and Hugging Face names ----------------------------------------------------- */
+
+/* The Hugging Face name of a llama GGUF tensor, spelled out here on its own (the library's
+   table is not consulted). */
+static void llama_hf_name(const char *gguf, char *out, size_t cap)
+{
+    static const char *const top[][2] = {{"token_embd.weight", "model.embed_tokens.weight"},
+                                         {"output_norm.weight", "model.norm.weight"},
+                                         {"output.weight", "lm_head.weight"}};
+    static const char *const block[][2] = {
+        {"attn_norm", "input_layernorm"},   {"attn_q", "self_attn.q_proj"},
+        {"attn_k", "self_attn.k_proj"},     {"attn_v", "self_attn.v_proj"},
+        {"attn_output", "self_attn.o_proj"}, {"ffn_norm", "post_attention_layernorm"},
+        {"ffn_gate", "mlp.gate_proj"},      {"ffn_up", "mlp.up_proj"},
+        {"ffn_down", "mlp.down_proj"},
+    };
+    for (size_t k = 0; k < TV_ARRAY_SIZE(top); k++)
+        if (strcmp(gguf, top[k][0]) == 0) {
+            snprintf(out, cap, "%s", top[k][1]);
+            return;
+        }
+    unsigned n;
+    char part[64];
+    int used = 0;
+    if (sscanf(gguf, "blk.%u.%63[a-z_].weight%n", &n, part, &used) == 2 && gguf[used] == '\0')
+        for (size_t k = 0; k < TV_ARRAY_SIZE(block); k++)
+            if (strcmp(part, block[k][0]) == 0) {
+                snprintf(out, cap, "model.layers.%u.%s.weight", n, block[k][1]);
+                return;
+            }
+    fail_msg("no Hugging Face name for '%s'", gguf);
+}
+
+/*
+ * hf is gguf with its rows regrouped as llama.cpp's converter regroups them, undone:
+ * convert_hf_to_gguf.py's LlamaModel.permute reshapes the rows to (heads, 2, half) and
+ * swaps the last two axes, so GGUF row h*head + 2*i + j holds Hugging Face row
+ * h*head + j*half + i.
+ */
+static void assert_unpermuted(const struct tv_tensor *gguf, const struct tv_tensor *hf,
+                              uint64_t heads)
+{
+    assert_same_shape(gguf, hf);
+    uint64_t rows = gguf->shape[0], head = rows / heads, half = head / 2;
+    size_t row_bytes = (size_t)(hf->n_bytes / rows);
+    assert_int_equal(row_bytes * rows, gguf->n_bytes);
+    for (uint64_t h = 0; h < heads; h++)
+        for (uint64_t i = 0; i < half; i++)
+            for (uint64_t j = 0; j < 2; j++) {
+                const uint8_t *g = gguf->data + (h * head + 2 * i + j) * row_bytes;
+                const uint8_t *f = hf->data + (h * head + j * half + i) * row_bytes;
+                if (memcmp(g, f, row_bytes) != 0)
+                    fail_msg("%s: row %llu is not GGUF row %llu of %s", hf->name,
+                             (unsigned long long)(h * head + j * half + i),
+                             (unsigned long long)(h * head + 2 * i + j), gguf->name);
+            }
+}
+
+static uint64_t meta_u32(const tv_model *m, const char *key)
+{
+    const struct tv_meta *meta = tv_model_meta_find(m, key);
+    if (!meta)
+        fail_msg("%s: no key '%s'", tv_model_path(m), key);
+    if (meta->value.type != TV_VALUE_U32)
+        fail_msg("%s: key '%s' is %s, llama.cpp reads u32", tv_model_path(m), key,
+                 tv_value_type_name(meta->value.type));
+    return meta->value.as.u;
+}
+
 /* ---- folders -------------------------------------------------------------------------- */
 
 static void stories260k_to_folder_and_back_keeps_48_tensors_bit_for_bit(void **state)
@@ -465,7 +541,42 @@ static void stories260k_to_folder_and_back_keeps_48_tensors_bit_for_bit(void **s
     tv_model *f = open_or_fail(folder);
     assert_int_equal(tv_model_tensor_count(f), 48);
     assert_non_null(tv_model_tensor_find(f, "model.embed_tokens.weight"));
-    assert_same_tensors(a, f);
+    /* Hugging Face names (transformers can load the folder), the same bytes except the q
+       and k rows, which are in Hugging Face's order again (8 heads for q, 4 for k) */
+    for (size_t i = 0; i < tv_model_tensor_count(a); i++) {
+        const struct tv_tensor *t = tv_model_tensor(a, i);
+        char name[256];
+        llama_hf_name(t->name, name, sizeof name);
+        const struct tv_tensor *o = tv_model_tensor_find(f, name);
+        if (!o)
+            fail_msg("%s: no tensor '%s' for '%s'", folder, name, t->name);
+        assert_int_equal(o->dtype, t->dtype);
+        if (strstr(t->name, ".attn_q.") || strstr(t->name, ".attn_k.")) {
+            assert_unpermuted(t, o, strstr(t->name, ".attn_q.") ? 8 : 4);
+            assert_true(memcmp(o->data, t->data, (size_t)t->n_bytes) != 0);
+        } else {
+            assert_same_shape(t, o);
+            assert_memory_equal(o->data, t->data, (size_t)t->n_bytes);
+        }
+    }
+    {
+        /* rows of blk.0's q_proj by hand: head 0 is GGUF rows 0..7, half 4: HF row 1
+           (j 0, i 1) is GGUF row 2, HF row 4 (j 1, i 0) is GGUF row 1; HF row 13 (head 1,
+           j 1, i 1) is GGUF row 8 + 3 = 11. k_proj: 4 heads of 8 rows, the same pattern. */
+        const struct tv_tensor *q = tv_model_tensor_find(a, "blk.0.attn_q.weight");
+        const struct tv_tensor *hq = tv_model_tensor_find(f, "model.layers.0.self_attn.q_proj.weight");
+        const struct tv_tensor *k = tv_model_tensor_find(a, "blk.0.attn_k.weight");
+        const struct tv_tensor *hk = tv_model_tensor_find(f, "model.layers.0.self_attn.k_proj.weight");
+        static const unsigned pairs[][2] = {{0, 0}, {1, 2}, {2, 4}, {3, 6}, {4, 1}, {5, 3},
+                                            {7, 7}, {13, 11}, {31, 31}, {28, 25}};
+        for (size_t n = 0; n < TV_ARRAY_SIZE(pairs); n++) {
+            assert_memory_equal(hq->data + pairs[n][0] * 256, q->data + pairs[n][1] * 256, 256);
+            assert_memory_equal(hk->data + pairs[n][0] * 256, k->data + pairs[n][1] * 256, 256);
+        }
+    }
+    for (size_t i = 0; i < tv_model_tensor_count(f); i++)
+        if (strncmp(tv_model_tensor(f, i)->name, "blk.", 4) == 0)
+            fail_msg("%s: tensor '%s' kept its GGUF name", folder, tv_model_tensor(f, i)->name);
     /* A SentencePiece-style vocabulary becomes a BPE tokenizer.json: merges are derived
        from the scores and scores from the merge ranks on the way back, so only tokens,
        types and (through config.json) special ids are compared. */
@@ -496,9 +607,21 @@ static void stories260k_to_folder_and_back_keeps_48_tensors_bit_for_bit(void **s
     write_or_fail(f, back, NULL);
     tv_model *b = open_or_fail(back);
     assert_int_equal(tv_model_tensor_count(b), 48);
-    assert_same_tensors(a, b);
+    assert_same_tensors(a, b); /* llama.cpp's names again, q and k permuted back: bit for bit */
     assert_vocab_equal(a, b, CMP_SPECIALS);
     assert_vocab_is_ggml_view(f, b);
+    /* the numbers llama.cpp's loader needs, typed as it reads them, from config.json */
+    static const char *const numbers[] = {
+        "llama.context_length", "llama.block_count", "llama.feed_forward_length",
+        "llama.attention.head_count", "llama.attention.head_count_kv",
+        "llama.rope.dimension_count", "llama.embedding_length"};
+    for (size_t i = 0; i < TV_ARRAY_SIZE(numbers); i++)
+        assert_int_equal(meta_u32(b, numbers[i]), meta_u32(a, numbers[i]));
+    const struct tv_meta *eps = tv_model_meta_find(b, "llama.attention.layer_norm_rms_epsilon");
+    assert_non_null(eps);
+    assert_int_equal(eps->value.type, TV_VALUE_F32);
+    assert_true(eps->value.as.f ==
+                tv_model_meta_find(a, "llama.attention.layer_norm_rms_epsilon")->value.as.f);
     tv_model_free(a);
     tv_model_free(f);
     tv_model_free(b);
@@ -507,6 +630,196 @@ static void stories260k_to_folder_and_back_keeps_48_tensors_bit_for_bit(void **s
     tv_free(weights);
     tv_free(folder);
     tv_free(back);
+    remove_tree(dir);
+    tv_free(dir);
+}
+
+/* The permutation with a dtype change on either side: F16 q/k rows decoded to F32 in Hugging
+   Face order, and F16 again in GGUF order; a folder converted to BF16 on its way to GGUF gives
+   the bytes that converting the original GGUF gives (stories260K's 172-wide rows rule out
+   Q8_0 for the whole model). */
+static void llama_permutation_goes_with_dtype_conversions(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir();
+    char *folder = join(dir, "f"), *back = join(dir, "back.gguf"), *q1 = join(dir, "q1.gguf"),
+         *q2 = join(dir, "q2.gguf"), *sfolder = join(dir, "s");
+    tv_model *a = open_or_fail(real_fixture("gguf/weights/llama-2-tiny-random.gguf"));
+    struct tv_write_options opt;
+    tv_write_options_init(&opt);
+    opt.dtype = TV_DTYPE_F32;
+    write_or_fail(a, folder, &opt);
+    tv_model *f = open_or_fail(folder);
+    const struct tv_tensor *q = tv_model_tensor_find(a, "blk.0.attn_q.weight");
+    const struct tv_tensor *hq = tv_model_tensor_find(f, "model.layers.0.self_attn.q_proj.weight");
+    assert_non_null(hq);
+    assert_int_equal(hq->dtype, TV_DTYPE_F32);
+    float expect[8 * 8];
+    tv_error err = {0};
+    assert_int_equal(tv_tensor_rows_f32(q, 0, 8, expect, &err), 0);
+    /* 2 heads of 4 rows: HF rows 0 1 2 3 are GGUF rows 0 2 1 3 */
+    static const unsigned from[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+    for (unsigned r = 0; r < 8; r++)
+        assert_memory_equal(hq->data + r * 32, expect + from[r] * 8, 32);
+    opt.dtype = TV_DTYPE_F16;
+    write_or_fail(f, back, &opt);
+    tv_model *b = open_or_fail(back);
+    assert_same_tensors(a, b);
+
+    tv_model *s = open_or_fail(real_fixture("gguf/weights/stories260K.gguf"));
+    write_or_fail(s, sfolder, NULL);
+    tv_model *sf = open_or_fail(sfolder);
+    opt.dtype = TV_DTYPE_BF16;
+    write_or_fail(s, q1, &opt);
+    write_or_fail(sf, q2, &opt);
+    tv_model *m1 = open_or_fail(q1), *m2 = open_or_fail(q2);
+    assert_same_tensors(m1, m2);
+    assert_int_equal(tv_model_tensor_find(m2, "blk.3.attn_k.weight")->dtype, TV_DTYPE_BF16);
+    tv_model_free(m1);
+    tv_model_free(m2);
+    tv_model_free(sf);
+    tv_model_free(s);
+    tv_model_free(b);
+    tv_model_free(f);
+    tv_model_free(a);
+    tv_free(folder);
+    tv_free(back);
+    tv_free(q1);
+    tv_free(q2);
+    tv_free(sfolder);
+    remove_tree(dir);
+    tv_free(dir);
+}
+
+/* A small GGUF of F32 tensors (rows x cols each, values 0, 1, 2, ...) with some keys. */
+static tv_model *small_weights_gguf(const char *arch, const char *const *names, size_t n,
+                                    const uint64_t (*shapes)[2], const char *heads_key,
+                                    uint32_t heads)
+{
+    struct gguf_build b;
+    gb_init(&b, 3);
+    gb_kv_string(&b, "general.architecture", arch);
+    if (heads_key)
+        gb_kv_u32(&b, heads_key, heads);
+    uint64_t offset = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t ne[2] = {shapes[i][1], shapes[i][0]};
+        gb_tensor(&b, names[i], 2, ne, GB_TYPE_F32, offset);
+        offset += (shapes[i][0] * shapes[i][1] * 4 + 31) / 32 * 32;
+    }
+    gb_align(&b, 32);
+    float value = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t count = shapes[i][0] * shapes[i][1];
+        for (uint64_t k = 0; k < count; k++)
+            gb_f32(&b, value++);
+        gb_zeros(&b, (size_t)((count * 4 + 31) / 32 * 32 - count * 4));
+    }
+    tv_error err = {0};
+    tv_model *m = tv_model_read_memory(b.data, b.len, "small.gguf", NULL, &err);
+    if (!m)
+        fail_msg("small.gguf: %s", err.message);
+    gb_release(&b);
+    return m;
+}
+
+/* Rows of whole Q8_0 blocks: a llama GGUF -> folder -> GGUF quantized on the way gives the
+   bytes quantizing the GGUF directly gives (the same rows, each back in its place). */
+static void llama_permutation_streams_whole_q8_0_blocks(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"token_embd.weight", "blk.0.attn_q.weight",
+                                        "blk.0.attn_k.weight"};
+    static const uint64_t shapes[][2] = {{6, 64}, {64, 64}, {32, 64}};
+    tv_model *a = small_weights_gguf("llama", names, 3, shapes, "llama.attention.head_count", 4);
+    char *dir = make_temp_dir();
+    char *folder = join(dir, "f"), *q1 = join(dir, "q1.gguf"), *q2 = join(dir, "q2.gguf");
+    write_or_fail(a, folder, NULL);
+    tv_model *f = open_or_fail(folder);
+    struct tv_write_options opt;
+    tv_write_options_init(&opt);
+    opt.dtype = TV_DTYPE_Q8_0;
+    write_or_fail(a, q1, &opt);
+    write_or_fail(f, q2, &opt);
+    tv_model *m1 = open_or_fail(q1), *m2 = open_or_fail(q2);
+    assert_same_tensors(m1, m2);
+    assert_int_equal(tv_model_tensor_find(m2, "blk.0.attn_q.weight")->dtype, TV_DTYPE_Q8_0);
+    tv_model_free(m1);
+    tv_model_free(m2);
+    tv_model_free(f);
+    tv_model_free(a);
+    tv_free(folder);
+    tv_free(q1);
+    tv_free(q2);
+    remove_tree(dir);
+    tv_free(dir);
+}
+
+/* Other architectures keep their tensor names, except the embedding and the output head
+   (llama.cpp's "output", lm_head in a Hugging Face checkpoint of GPT-2). */
+static void other_architectures_rename_the_embedding_and_the_output_head_only(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"token_embd.weight", "output.weight", "blk.0.attn_qkv.weight",
+                                        "blk.0.attn_q.weight"};
+    static const uint64_t shapes[][2] = {{6, 4}, {6, 4}, {12, 4}, {4, 4}};
+    tv_model *a = small_weights_gguf("gpt2", names, 4, shapes, NULL, 0);
+    char *dir = make_temp_dir();
+    char *folder = join(dir, "f"), *back = join(dir, "back.gguf");
+    write_or_fail(a, folder, NULL);
+    tv_model *f = open_or_fail(folder);
+    static const char *const hf[] = {"transformer.wte.weight", "lm_head.weight",
+                                     "blk.0.attn_qkv.weight", "blk.0.attn_q.weight"};
+    for (size_t i = 0; i < 4; i++) {
+        const struct tv_tensor *o = tv_model_tensor_find(f, hf[i]);
+        if (!o)
+            fail_msg("no '%s' in the folder", hf[i]);
+        assert_memory_equal(o->data, tv_model_tensor(a, i)->data, (size_t)o->n_bytes);
+    }
+    write_or_fail(f, back, NULL);
+    tv_model *b = open_or_fail(back);
+    for (size_t i = 0; i < 4; i++) {
+        const struct tv_tensor *o = tv_model_tensor_find(b, names[i]);
+        if (!o)
+            fail_msg("no '%s' back in GGUF", names[i]);
+        assert_memory_equal(o->data, tv_model_tensor(a, i)->data, (size_t)o->n_bytes);
+    }
+    tv_model_free(b);
+    tv_model_free(f);
+    tv_model_free(a);
+    tv_free(folder);
+    tv_free(back);
+    remove_tree(dir);
+    tv_free(dir);
+}
+
+/* The permutation needs the head counts and rows that split into them; without either the
+   output is refused by name rather than written in the wrong order. */
+static void llama_permutation_without_head_counts_is_refused(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"token_embd.weight", "blk.0.attn_q.weight"};
+    static const uint64_t shapes[][2] = {{6, 4}, {4, 4}};
+    char *dir = make_temp_dir();
+    tv_model *none = small_weights_gguf("llama", names, 2, shapes, NULL, 0);
+    assert_write_refused(none, dir, "f", NULL, "the source does not say how many heads there "
+                         "are (llama.attention.head_count)");
+    tv_model *three = small_weights_gguf("llama", names, 2, shapes, "llama.attention.head_count", 3);
+    assert_write_refused(three, dir, "f", NULL, "tensor 'blk.0.attn_q.weight': 4 rows do not "
+                         "split into 3 attention heads");
+    tv_model *two = small_weights_gguf("llama", names, 2, shapes, "llama.attention.head_count", 2);
+    char *folder = join(dir, "f"), *config = join(dir, "f/config.json");
+    write_or_fail(two, folder, NULL);
+    /* a Hugging Face llama folder whose config.json does not say num_attention_heads */
+    write_text(config, "{\"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": 4}");
+    tv_model *f = open_or_fail(folder);
+    assert_write_refused(f, dir, "x.gguf", NULL, "(num_attention_heads in config.json)");
+    tv_model_free(f);
+    tv_model_free(two);
+    tv_model_free(three);
+    tv_model_free(none);
+    tv_free(folder);
+    tv_free(config);
     remove_tree(dir);
     tv_free(dir);
 }
@@ -529,17 +842,20 @@ static void folder_writer_round_trips_every_real_folder(void **state)
     struct tv_write_options opt;
     tv_write_options_init(&opt);
     opt.force = 1;
+    opt.allow_lossy = 1; /* two of them have tokenizer parts GGUF cannot hold (tested below) */
     for (size_t i = 0; i < TV_ARRAY_SIZE(real_folders); i++) {
         tv_model *a = open_or_fail(real_fixture(real_folders[i]));
         write_or_fail(a, out, &opt);
         tv_model *b = open_or_fail(out);
         assert_same_vocab(a, b);
         assert_same_tensors(a, b);
-        /* and through GGUF */
+        /* and through GGUF, where an output head is llama.cpp's "output" */
         write_or_fail(a, gguf, &opt);
         tv_model *c = open_or_fail(gguf);
         assert_vocab_is_ggml_view(a, c);
         assert_same_tensors(a, c);
+        if (tv_model_tensor_find(a, "lm_head.weight"))
+            assert_non_null(tv_model_tensor_find(c, "output.weight"));
         tv_model_free(a);
         tv_model_free(b);
         tv_model_free(c);
@@ -1607,6 +1923,92 @@ static void vocab_option_pairs_a_matrix_with_its_words_in_every_command(void **s
     tv_free(dir);
 }
 
+/* ---- what GGUF cannot hold of a tokenizer ------------------------------------------------------- */
+
+struct warnings {
+    int count;
+    char last[512];
+};
+
+static void collect_warning(void *ctx, const char *message)
+{
+    struct warnings *w = ctx;
+    w->count++;
+    snprintf(w->last, sizeof w->last, "%s", message);
+}
+
+/* llama.cpp's tokenizer models have no place for some tokenizer.json parts: a GGUF that
+   left them out would split text differently, so it is refused by name unless the caller
+   allows the loss, which is then reported. */
+static void gguf_writer_refuses_tokenizer_parts_llama_cpp_cannot_hold_unless_allowed(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *folder;
+        const char *lost[2];
+    } cases[] = {
+        {"safetensors/model2vec-test-model-vocab-quantized",
+         {"'t5' tokenizer has no place for normalizer 'BertNormalizer'", "decoder 'WordPiece'"}},
+        {"safetensors/tiny-llm-cicd-gpt2-vocab100",
+         {"'gpt2' tokenizer has no place for pre_tokenizer 'Sequence'", NULL}},
+    };
+    char *dir = make_temp_dir();
+    char *out = join(dir, "t.gguf");
+    for (size_t i = 0; i < TV_ARRAY_SIZE(cases); i++) {
+        tv_model *a = open_or_fail(real_fixture(cases[i].folder));
+        struct warnings w = {0};
+        struct tv_write_options opt;
+        tv_write_options_init(&opt);
+        opt.warn = collect_warning;
+        opt.warn_ctx = &w;
+        for (int k = 0; k < 2 && cases[i].lost[k]; k++)
+            assert_write_refused(a, dir, "t.gguf", &opt, cases[i].lost[k]);
+        assert_write_refused(a, dir, "t.gguf", &opt, "; --allow-lossy writes it anyway");
+        assert_int_equal(w.count, 0);
+        opt.allow_lossy = 1;
+        write_or_fail(a, out, &opt);
+        assert_int_equal(w.count, 1);
+        for (int k = 0; k < 2 && cases[i].lost[k]; k++)
+            assert_contains(w.last, cases[i].lost[k]);
+        assert_contains(w.last, "the original is kept in tokenizer.huggingface.json");
+        tv_model *b = open_or_fail(out);
+        assert_vocab_is_ggml_view(a, b);
+        assert_non_null(tv_model_meta_find(b, "tokenizer.huggingface.json"));
+        tv_model_free(b);
+        tv_model_free(a);
+        unlink(out);
+    }
+    /* a tokenizer GGUF holds whole: no warning */
+    tv_model *gpt2 = open_or_fail(real_fixture("tokenizers/gpt2/tokenizer.json"));
+    struct warnings w = {0};
+    struct tv_write_options opt;
+    tv_write_options_init(&opt);
+    opt.warn = collect_warning;
+    opt.warn_ctx = &w;
+    write_or_fail(gpt2, out, &opt);
+    assert_int_equal(w.count, 0);
+    tv_model_free(gpt2);
+    /* the command */
+    char *o = NULL, *e = NULL;
+    char src[4096];
+    snprintf(src, sizeof src, "%s", real_fixture("safetensors/model2vec-test-model-vocab-quantized"));
+    char *lossy = join(dir, "lossy.gguf");
+    assert_int_equal(run_cli(&o, &e, "convert", src, lossy, NULL), 1);
+    assert_contains(e, "normalizer 'BertNormalizer'");
+    assert_contains(e, "--allow-lossy writes it anyway");
+    assert_int_equal(tv_path_kind(lossy), -1);
+    tv_free(o), tv_free(e);
+    assert_int_equal(run_cli(&o, &e, "convert", "--allow-lossy", src, lossy, NULL), 0);
+    assert_contains(e, "tokvec: warning: ");
+    assert_contains(e, "normalizer 'BertNormalizer'");
+    assert_contains(o, "wrote ");
+    tv_free(o), tv_free(e);
+    tv_free(lossy);
+    tv_free(out);
+    remove_tree(dir);
+    tv_free(dir);
+}
+
 /* ---- the command ------------------------------------------------------------------------------- */
 
 static void convert_command_exit_codes_and_messages(void **state)
@@ -1726,6 +2128,10 @@ int main(void)
         cmocka_unit_test(safetensors_writer_round_trips_every_real_file_bit_for_bit),
         cmocka_unit_test(safetensors_writer_orders_and_pads_like_the_reference),
         cmocka_unit_test(stories260k_to_folder_and_back_keeps_48_tensors_bit_for_bit),
+        cmocka_unit_test(llama_permutation_goes_with_dtype_conversions),
+        cmocka_unit_test(llama_permutation_streams_whole_q8_0_blocks),
+        cmocka_unit_test(other_architectures_rename_the_embedding_and_the_output_head_only),
+        cmocka_unit_test(llama_permutation_without_head_counts_is_refused),
         cmocka_unit_test(folder_writer_round_trips_every_real_folder),
         cmocka_unit_test(folder_writer_shards_like_hugging_face),
         cmocka_unit_test(gguf_to_tokenizer_json_to_gguf_keeps_the_vocabulary_arrays),
@@ -1743,6 +2149,7 @@ int main(void)
         cmocka_unit_test(gz_outputs_are_gzipped_and_read_back_as_the_same_model),
         cmocka_unit_test(output_names_choose_the_word_vector_formats),
         cmocka_unit_test(vocab_option_pairs_a_matrix_with_its_words_in_every_command),
+        cmocka_unit_test(gguf_writer_refuses_tokenizer_parts_llama_cpp_cannot_hold_unless_allowed),
         cmocka_unit_test(convert_command_exit_codes_and_messages),
         cmocka_unit_test(convert_reads_several_sources_into_one_model),
     };

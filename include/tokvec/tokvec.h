@@ -320,6 +320,13 @@ struct tv_write_options {
     int (*progress)(void *ctx, size_t tensors_done, size_t n_tensors, uint64_t bytes_done,
                     uint64_t bytes_total);
     void *progress_ctx;
+    /* A tokenizer the target holds only in part (GGUF: a normalizer, pre-tokenizer or
+       decoder that llama.cpp's tokenizer model has no place for, so llama.cpp would split
+       some text differently) is refused, naming the parts, unless allow_lossy is set;
+       then each loss is passed to warn (may be NULL) and the rest is written. */
+    int allow_lossy;
+    void (*warn)(void *ctx, const char *message);
+    void *warn_ctx;
 };
 
 /* Fills opt with the defaults: format from the path, keep dtypes, one file, no force. */
@@ -327,11 +334,14 @@ void tv_write_options_init(struct tv_write_options *opt);
 
 /*
  * Writes the model to path in the format opt->format (or the one the path implies:
- * .gguf, .safetensors, tokenizer.json, a folder). Tensors are streamed block by block
+ * .gguf, .safetensors, tokenizer.json, .npy, .vec, a folder; see the README for .txt and
+ * .bin; a path ending in .gz is written gzipped). Tensors are streamed block by block
  * from the source mapping. The output appears only when complete: it is written to
  * a temporary file (or folder) beside path and renamed; on failure nothing is left
  * and an existing path is untouched. An existing path is refused unless opt->force.
- * Anything the target cannot represent is an error, never silently dropped.
+ * Anything the target cannot represent is an error, never silently dropped (with
+ * opt->allow_lossy, tokenizer parts the target cannot hold are reported through
+ * opt->warn instead).
  */
 int tv_model_write(const tv_model *m, const char *path, const struct tv_write_options *opt,
                    tv_error *err);

@@ -22,6 +22,7 @@ enum {
     OPT_ONLY_EMBEDDING,
     OPT_MAX_SHARD_SIZE,
     OPT_FORCE,
+    OPT_ALLOW_LOSSY,
 };
 
 static const char usage[] =
@@ -46,12 +47,17 @@ static const char usage[] =
     "      --only-embedding        write the vocabulary and the token embedding only\n"
     "      --max-shard-size SIZE   folder output: split the weights into shards of at\n"
     "                              most SIZE (5GB, 500MB, 2GiB, or bytes) with an index\n"
-    "      --force                 replace an existing OUT\n" CLI_OPEN_USAGE
+    "      --force                 replace an existing OUT\n"
+    "      --allow-lossy           write a GGUF even when llama.cpp's tokenizer has no\n"
+    "                              place for part of the source's (a normalizer, a\n"
+    "                              pre-tokenizer): a warning names it (default: refused)\n"
+    CLI_OPEN_USAGE
     "  -h, --help                  this text\n"
     "\n"
     "exit codes: 0 written, 1 the model could not be read or written (nothing is left\n"
-    "behind; this includes an existing OUT without --force), 2 usage error (also\n"
-    "options that do not fit the output, such as --dtype q8_0 for safetensors)\n";
+    "behind; this includes an existing OUT without --force and what the output cannot\n"
+    "hold), 2 usage error (also options that do not fit the output, such as --dtype\n"
+    "q8_0 for safetensors)\n";
 
 #define TO_FORMATS                                                                        \
     "gguf, safetensors, tokenizer.json, folder, word2vec, word2vec-binary, glove or npy"
@@ -154,6 +160,17 @@ static int on_progress(void *ctx, size_t done, size_t total, uint64_t bytes,
     return interrupted != 0;
 }
 
+/* What the output could not hold (with --allow-lossy). */
+static void on_warning(void *ctx, const char *message)
+{
+    struct progress *pr = ctx;
+    if (pr->shown) {
+        fputc('\n', stderr);
+        pr->shown = false;
+    }
+    cli_error("warning: %s", message);
+}
+
 /* ---- the command ----------------------------------------------------------------------- */
 
 int cmd_convert(int argc, char **argv)
@@ -164,6 +181,7 @@ int cmd_convert(int argc, char **argv)
         {"only-embedding", no_argument, NULL, OPT_ONLY_EMBEDDING},
         {"max-shard-size", required_argument, NULL, OPT_MAX_SHARD_SIZE},
         {"force", no_argument, NULL, OPT_FORCE},
+        {"allow-lossy", no_argument, NULL, OPT_ALLOW_LOSSY},
         CLI_OPEN_LONGOPTS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -202,6 +220,7 @@ int cmd_convert(int argc, char **argv)
             }
             break;
         case OPT_FORCE: wopt.force = 1; break;
+        case OPT_ALLOW_LOSSY: wopt.allow_lossy = 1; break;
         case 'h':
             fputs(usage, stdout);
             return CLI_OK;
@@ -231,6 +250,8 @@ int cmd_convert(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &pr.start);
     wopt.progress = on_progress;
     wopt.progress_ctx = &pr;
+    wopt.warn = on_warning;
+    wopt.warn_ctx = &pr;
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);

@@ -999,8 +999,9 @@ static uint64_t gcd_u64(uint64_t a, uint64_t b)
 static uint64_t permuted_row(uint64_t r, uint64_t head_rows, bool to_gguf)
 {
     uint64_t head = r / head_rows, k = r % head_rows, half = head_rows / 2;
-    uint64_t from = to_gguf ? (k % 2) * half + k / 2  /* GGUF row k = 2i + j <- HF j*half + i */
-                            : (k % half) * 2 + k / half; /* HF row k = j*half + i <- GGUF 2i + j */
+    /* to GGUF: output row k = 2i + j comes from HF row j * half + i;
+       to HF: output row k = j * half + i comes from GGUF row 2i + j */
+    uint64_t from = to_gguf ? (k % 2) * half + k / 2 : (k % half) * 2 + k / half;
     return head * head_rows + from;
 }
 

@@ -87,12 +87,9 @@ int cmd_analogy(int argc, char **argv)
     tv_error err = {0};
     if ((rc = embed_open(&ctx, argv[optind], &open)) != CLI_OK)
         return rc;
-    for (int i = 0; i < 3; i++) {
-        rc = ids ? embed_query_ids(&ctx, argv[0], argv + optind + 1 + i, 1, &q[i])
-                 : embed_query_text(&ctx, argv[0], argv[optind + 1 + i], QUERY_ONE_TOKEN, &q[i]);
-        if (rc != CLI_OK)
-            goto out;
-    }
+    rc = embed_query_each(&ctx, argv[0], argv + optind + 1, 3, ids, QUERY_ONE_TOKEN, q);
+    if (rc != CLI_OK)
+        goto out;
     rc = CLI_FAIL;
     nb = tv_malloc(so.k * sizeof *nb);
     if (!nb) {
@@ -109,20 +106,10 @@ int cmd_analogy(int argc, char **argv)
         doc = cJSON_CreateObject();
         bool ok = doc && embed_json_add_model(doc, &ctx) == 0 &&
                   cJSON_AddStringToObject(doc, "method", "3CosAdd") &&
-                  cJSON_AddNumberToObject(doc, "k", (double)so.k);
-        for (int i = 0; ok && i < 3; i++) {
-            cJSON *query = embed_json_query(&ctx, &q[i]);
-            if (!query || !cJSON_AddItemToObject(doc, roles[i], query)) {
-                cJSON_Delete(query);
-                ok = false;
-            }
-        }
-        cJSON *results = ok ? embed_json_neighbors(ctx.m, nb, n) : NULL;
-        if (results && !cJSON_AddItemToObject(doc, "results", results)) {
-            cJSON_Delete(results);
-            results = NULL;
-        }
-        if (!results || cli_json_print(doc, false) < 0) {
+                  cJSON_AddNumberToObject(doc, "k", (double)so.k) &&
+                  embed_json_add_queries(doc, &ctx, q, roles, 3) == 0 &&
+                  embed_json_add_neighbors(doc, ctx.m, nb, n) == 0;
+        if (!ok || cli_json_print(doc, false) < 0) {
             cli_error("%s: out of memory building JSON", argv[0]);
             goto out;
         }

@@ -67,12 +67,9 @@ int cmd_distance(int argc, char **argv)
     tv_error err = {0};
     if ((rc = embed_open(&ctx, argv[optind], &open)) != CLI_OK)
         return rc;
-    for (int i = 0; i < 2; i++) {
-        rc = ids ? embed_query_ids(&ctx, argv[0], argv + optind + 1 + i, 1, &q[i])
-                 : embed_query_text(&ctx, argv[0], argv[optind + 1 + i], 0, &q[i]);
-        if (rc != CLI_OK)
-            goto out;
-    }
+    rc = embed_query_each(&ctx, argv[0], argv + optind + 1, 2, ids, 0, q);
+    if (rc != CLI_OK)
+        goto out;
     rc = CLI_FAIL;
     struct tv_similarity sim;
     if (tv_embed_compare(ctx.e, q[0].ids, q[0].n, q[1].ids, q[1].n, &sim, &err) < 0) {
@@ -82,15 +79,9 @@ int cmd_distance(int argc, char **argv)
 
     if (json) {
         doc = cJSON_CreateObject();
-        bool ok = doc && embed_json_add_model(doc, &ctx) == 0;
         static const char *const keys[2] = {"x", "y"};
-        for (int i = 0; ok && i < 2; i++) {
-            cJSON *query = embed_json_query(&ctx, &q[i]);
-            if (!query || !cJSON_AddItemToObject(doc, keys[i], query)) {
-                cJSON_Delete(query);
-                ok = false;
-            }
-        }
+        bool ok = doc && embed_json_add_model(doc, &ctx) == 0 &&
+                  embed_json_add_queries(doc, &ctx, q, keys, 2) == 0;
         ok = ok && cJSON_AddNumberToObject(doc, "cosine", embed_round9(sim.cosine)) &&
              cJSON_AddNumberToObject(doc, "l2", embed_round9(sim.l2)) &&
              cJSON_AddNumberToObject(doc, "dot", embed_round9(sim.dot)) &&

@@ -160,12 +160,8 @@ int cmd_similar(int argc, char **argv)
             cJSON_Delete(query);
             ok = false;
         }
-        cJSON *results = ok ? embed_json_neighbors(ctx.m, nb, n) : NULL;
-        if (results && !cJSON_AddItemToObject(doc, "results", results)) {
-            cJSON_Delete(results);
-            results = NULL;
-        }
-        if (!results || cli_json_print(doc, false) < 0) {
+        ok = ok && embed_json_add_neighbors(doc, ctx.m, nb, n) == 0;
+        if (!ok || cli_json_print(doc, false) < 0) {
             cli_error("%s: out of memory building JSON", argv[0]);
             goto out;
         }

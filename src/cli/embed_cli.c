@@ -259,6 +259,18 @@ void embed_query_release(struct embed_query *q)
     q->n = 0;
 }
 
+int embed_query_each(struct embed_ctx *c, const char *cmd, char **args, size_t n, bool ids,
+                     unsigned flags, struct embed_query *q)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = ids ? embed_query_ids(c, cmd, args + i, 1, &q[i])
+                     : embed_query_text(c, cmd, args[i], flags, &q[i]);
+        if (rc != CLI_OK)
+            return rc;
+    }
+    return CLI_OK;
+}
+
 /* ---- display -------------------------------------------------------------------------------- */
 
 static const struct tv_token *token_of(const tv_model *m, uint32_t id)
@@ -427,6 +439,19 @@ cJSON *embed_json_query(const struct embed_ctx *c, const struct embed_query *q)
     return o;
 }
 
+int embed_json_add_queries(cJSON *obj, const struct embed_ctx *c, const struct embed_query *q,
+                           const char *const *keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        cJSON *query = embed_json_query(c, &q[i]);
+        if (!query || !cJSON_AddItemToObject(obj, keys[i], query)) {
+            cJSON_Delete(query);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int embed_json_add_model(cJSON *obj, const struct embed_ctx *c)
 {
     const struct tv_tensor *t = tv_embed_tensor(c->e);
@@ -455,6 +480,17 @@ cJSON *embed_json_neighbors(const tv_model *m, const struct tv_neighbor *nb, siz
         return NULL;
     }
     return arr;
+}
+
+int embed_json_add_neighbors(cJSON *obj, const tv_model *m, const struct tv_neighbor *nb,
+                             size_t n)
+{
+    cJSON *results = embed_json_neighbors(m, nb, n);
+    if (!results || !cJSON_AddItemToObject(obj, "results", results)) {
+        cJSON_Delete(results);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- option values ---------------------------------------------------------------------- */

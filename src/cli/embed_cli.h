@@ -70,6 +70,11 @@ int embed_query_text(struct embed_ctx *c, const char *cmd, const char *text, uns
 int embed_query_ids(struct embed_ctx *c, const char *cmd, char **args, int n,
                     struct embed_query *q);
 void embed_query_release(struct embed_query *q);
+/* Resolves each of args[0..n-1] to its own query q[i]: one token id when ids
+   (embed_query_ids), else a text read with flags (embed_query_text). Returns CLI_OK, or
+   the first failure's code (reported); the caller releases all n queries either way. */
+int embed_query_each(struct embed_ctx *c, const char *cmd, char **args, size_t n, bool ids,
+                     unsigned flags, struct embed_query *q);
 
 /* "<token>" with the token's bytes escaped as inspect shows them, or "(no token)"
    for an id the vocabulary does not name. Appended to b. */
@@ -85,6 +90,9 @@ void embed_query_display(struct cli_buf *b, const struct embed_ctx *c,
 int embed_json_add_token(cJSON *obj, const tv_model *m, uint32_t id);
 /* The query as a JSON object {"kind", "text", "ids": [...]}. NULL on OOM. */
 cJSON *embed_json_query(const struct embed_ctx *c, const struct embed_query *q);
+/* Adds each query q[i] as such an object under keys[i]. Returns 0 or -1 (OOM). */
+int embed_json_add_queries(cJSON *obj, const struct embed_ctx *c, const struct embed_query *q,
+                           const char *const *keys, size_t n);
 /* v rounded to 9 significant digits: enough to read back the same float32, and what
    JSON output shows (cJSON prints a double with up to 17). */
 double embed_round9(double v);
@@ -95,6 +103,9 @@ int embed_json_add_model(cJSON *obj, const struct embed_ctx *c);
 void embed_print_neighbors(const tv_model *m, const struct tv_neighbor *nb, size_t n);
 /* The results as a JSON array of {"rank", "id", "token", "score"}. NULL on OOM. */
 cJSON *embed_json_neighbors(const tv_model *m, const struct tv_neighbor *nb, size_t n);
+/* Adds them to obj as "results". Returns 0 or -1 (OOM). */
+int embed_json_add_neighbors(cJSON *obj, const tv_model *m, const struct tv_neighbor *nb,
+                             size_t n);
 
 /* Option values. Each returns 0, or -1 after reporting "tokvec: <cmd>: ...". */
 int embed_parse_k(const char *cmd, const char *arg, size_t *k);

@@ -275,7 +275,12 @@ static int wpm(tv_tokenizer *t, struct tv_vocab *v, tv_error *err)
     t->phantom_wordpiece = true;
     if (!(d.text = dup("##", &d.text_len)))
         return oom(t, err);
-    if (push_norm(t, &n, err) < 0 || push_pretok(t, &p, err) < 0 || push_decoder(t, &d, err) < 0)
+    /* push_decoder owns d from its call on; before it, d is still ours to release. */
+    if (push_norm(t, &n, err) < 0 || push_pretok(t, &p, err) < 0) {
+        tk_decoder_release(&d);
+        return -1;
+    }
+    if (push_decoder(t, &d, err) < 0)
         return -1;
     int64_t cls = v->special[TV_SPECIAL_CLS], sep = v->special[TV_SPECIAL_SEP];
     if (cls >= 0 && sep >= 0) {

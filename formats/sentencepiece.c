@@ -44,7 +44,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "convert.h" /* tv_utf8_valid */
 #include "internal.h"
 #include "protobuf.h"
 
@@ -146,31 +145,6 @@ static bool is_byte_piece(const uint8_t *p, size_t len)
     return true;
 }
 
-static void show_piece(char *out, size_t cap, const uint8_t *p, size_t len)
-{
-    /* Valid UTF-8 is shown as is; otherwise bytes from 0x80 are escaped, so that the
-       message stays valid UTF-8. A character is never cut. */
-    bool utf8 = tv_utf8_valid((const char *)p, len);
-    size_t k = 0;
-    for (size_t i = 0; i < len; i++) {
-        bool plain = p[i] >= 0x20 && p[i] != 0x7f && p[i] != '\'' && (p[i] < 0x80 || utf8);
-        size_t need = !plain ? 4 : p[i] >= 0xf0 ? 4 : p[i] >= 0xe0 ? 3 : p[i] >= 0xc0 ? 2 : 1;
-        if (k + need + 4 >= cap) {
-            memcpy(out + k, "...", 3);
-            k += 3;
-            break;
-        }
-        if (!plain) {
-            k += (size_t)snprintf(out + k, cap - k, "\\x%02x", p[i]);
-        } else {
-            memcpy(out + k, p + i, need);
-            k += need;
-            i += need - 1;
-        }
-    }
-    out[k] = '\0';
-}
-
 static int read_piece(struct spm_read *r, const struct tv_pb *model, const struct tv_pb_field *f)
 {
     char what[48];
@@ -197,7 +171,7 @@ static int read_piece(struct spm_read *r, const struct tv_pb *model, const struc
 
     uint32_t id = r->n_pieces;
     char shown[96], message[256];
-    show_piece(shown, sizeof shown, text, len);
+    tv_show_bytes(shown, sizeof shown, text, len);
     if (type < TV_TOKEN_NORMAL || type > TV_TOKEN_BYTE) {
         /* proto2 keeps an unknown enum value out of the field: the library sees NORMAL. */
         snprintf(message, sizeof message, "piece %u '%s' has type %d, not one of 1..6; read as "
@@ -458,8 +432,8 @@ static int set_specials(struct spm_read *r)
         char where[32] = "absent", shown[96];
         if (id >= 0)
             snprintf(where, sizeof where, "id %lld", (long long)id);
-        show_piece(shown, sizeof shown, (const uint8_t *)specials[i].piece.ptr,
-                   specials[i].piece.len);
+        tv_show_bytes(shown, sizeof shown, (const uint8_t *)specials[i].piece.ptr,
+                      specials[i].piece.len);
         if (tv_model_add_finding(r->m, "structure.special_id", TV_SEVERITY_WARN, r->err,
                                  "%s: trainer_spec.%s_id is %d but the %s piece '%s' is %s",
                                  r->file, specials[i].name, (int)specials[i].trainer_id,

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "convert.h" /* tv_utf8_valid */
 #include "internal.h"
 
 int tv_error_set(tv_error *err, int code, const char *fmt, ...)
@@ -62,4 +63,29 @@ const char *tv_status_name(int code)
     case TV_ERR_LIMIT: return "limit exceeded";
     }
     return "unknown error";
+}
+
+void tv_show_bytes(char *out, size_t cap, const uint8_t *p, size_t len)
+{
+    /* Valid UTF-8 is shown as is; otherwise bytes from 0x80 are escaped, so that the
+       message stays valid UTF-8. A character is never cut. */
+    bool utf8 = tv_utf8_valid((const char *)p, len);
+    size_t k = 0;
+    for (size_t i = 0; i < len; i++) {
+        bool plain = p[i] >= 0x20 && p[i] != 0x7f && p[i] != '\'' && (p[i] < 0x80 || utf8);
+        size_t need = !plain ? 4 : p[i] >= 0xf0 ? 4 : p[i] >= 0xe0 ? 3 : p[i] >= 0xc0 ? 2 : 1;
+        if (k + need + 4 >= cap) {
+            memcpy(out + k, "...", 3);
+            k += 3;
+            break;
+        }
+        if (!plain) {
+            k += (size_t)snprintf(out + k, cap - k, "\\x%02x", p[i]);
+        } else {
+            memcpy(out + k, p + i, need);
+            k += need;
+            i += need - 1;
+        }
+    }
+    out[k] = '\0';
 }

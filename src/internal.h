@@ -480,6 +480,10 @@ bool tv_token_looks_special(const char *text, size_t len);
 const char *tv_json_type_name(const cJSON *item);
 /* Copies bytes into out for a message: control bytes, ' and \ escaped, long ones cut. */
 void tv_quote(char *out, size_t cap, const char *s, size_t len);
+/* Copies bytes into out for a message: valid UTF-8 as is, else bytes from 0x80 escaped;
+   control bytes and ' always escaped; cut with "..." (never inside a character) to fit
+   cap, which must be at least 8. */
+void tv_show_bytes(char *out, size_t cap, const uint8_t *p, size_t len);
 
 /* ---- embedding health (src/verify_embedding.c) ------------------------------------------- */
 

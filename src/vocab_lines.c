@@ -17,37 +17,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "convert.h" /* tv_utf8_valid */
 #include "internal.h"
 #include "sources.h"
 
 /* Findings of one kind beyond this many are summarised in one more finding. */
 #define LINES_MAX_FINDINGS 8
-
-static void show_line(char *out, size_t cap, const uint8_t *p, size_t len)
-{
-    /* Valid UTF-8 is shown as is; otherwise bytes from 0x80 are escaped, so that the
-       message stays valid UTF-8. A character is never cut. */
-    bool utf8 = tv_utf8_valid((const char *)p, len);
-    size_t k = 0;
-    for (size_t i = 0; i < len; i++) {
-        bool plain = p[i] >= 0x20 && p[i] != 0x7f && p[i] != '\'' && (p[i] < 0x80 || utf8);
-        size_t need = !plain ? 4 : p[i] >= 0xf0 ? 4 : p[i] >= 0xe0 ? 3 : p[i] >= 0xc0 ? 2 : 1;
-        if (k + need + 4 >= cap) {
-            memcpy(out + k, "...", 3);
-            k += 3;
-            break;
-        }
-        if (!plain) {
-            k += (size_t)snprintf(out + k, cap - k, "\\x%02x", p[i]);
-        } else {
-            memcpy(out + k, p + i, need);
-            k += need;
-            i += need - 1;
-        }
-    }
-    out[k] = '\0';
-}
 
 /* Reads the lines into a new vocabulary of m; *primary tells whether it is the primary. */
 static int read_lines(tv_model *m, const tv_blob *blob, bool *primary, tv_error *err)
@@ -89,7 +63,7 @@ static int read_lines(tv_model *m, const tv_blob *blob, bool *primary, tv_error 
         }
         if (put == 0 && ++n_duplicate <= LINES_MAX_FINDINGS) {
             char shown[96];
-            show_line(shown, sizeof shown, (const uint8_t *)line, n);
+            tv_show_bytes(shown, sizeof shown, (const uint8_t *)line, n);
             if (tv_model_add_finding(m, "vocab.duplicate_id", TV_SEVERITY_WARN, err,
                                      "%s: line %u '%s' repeats line %llu (ids %llu and %u)",
                                      blob->name, id + 1, shown, (unsigned long long)first + 1,

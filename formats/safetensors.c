@@ -76,42 +76,6 @@ static void describe_number(const cJSON *item, char *buf, size_t size)
         snprintf(buf, size, "%s", json_type_name(item));
 }
 
-/* Returns the offset of the first byte that is not part of valid UTF-8, or len. */
-static size_t utf8_valid_prefix(const uint8_t *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF)
-            n = 1, cp = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF)
-            n = 2, cp = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4)
-            n = 3, cp = c & 0x07;
-        else
-            return i;
-        if (len - i - 1 < n)
-            return i;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-            cp = cp << 6 | (s[i + k] & 0x3F);
-        }
-        /* overlong forms, UTF-16 surrogates and code points past U+10FFFF */
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return i;
-        i += n + 1;
-    }
-    return len;
-}
-
 static bool is_json_space(uint8_t c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -443,7 +407,7 @@ static int read_file(tv_model *m, tv_blob *blob, const struct shard_check *check
                             "%s: header length %llu is too short for a JSON object", file,
                             (unsigned long long)header_len);
     const uint8_t *header = blob->data + 8;
-    size_t bad = utf8_valid_prefix(header, (size_t)header_len);
+    size_t bad = tv_utf8_valid_prefix(header, (size_t)header_len);
     if (bad < header_len)
         return tv_error_set(err, TV_ERR_DATA,
                             "%s: JSON header is not valid UTF-8 at byte %zu (file offset %zu)",

@@ -6,9 +6,7 @@
 
 #define TV_JSON_EXACT_MAX 9007199254740992.0 /* 2^53 */
 
-/* The offset of the first byte that is not part of well-formed UTF-8 (no overlong
-   forms, surrogates or code points past U+10FFFF), or len. */
-static size_t utf8_valid_prefix(const uint8_t *s, size_t len)
+size_t tv_utf8_valid_prefix(const uint8_t *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
@@ -45,7 +43,7 @@ cJSON *tv_json_parse(const uint8_t *buf, size_t len, const char *file, tv_error 
 {
     /* JSON text is UTF-8 (RFC 8259), as every reader of these files requires (Python's
        json, serde_json); cJSON does not check, and what it passes on must be text. */
-    size_t bad = utf8_valid_prefix(buf, len);
+    size_t bad = tv_utf8_valid_prefix(buf, len);
     if (bad < len) {
         tv_error_set(err, TV_ERR_DATA, "%s: not valid UTF-8 at byte %zu of %zu (byte 0x%02x)",
                      file, bad, len, buf[bad]);

@@ -1288,7 +1288,10 @@ int tk_config_from_vocab(tv_tokenizer *t, struct tv_vocab *v, tv_error *err)
 {
     struct ctx c = {t, t->origin, err};
     struct tk_model *m = &t->m;
-    if (tv_model_meta_find(t->model, "sentencepiece.model_type"))
+    /* a SentencePiece .model, when this vocabulary is the one read from it (a folder
+       may hold a tokenizer.model next to the vocab.txt it tokenizes with) */
+    const struct tv_meta *spm = tv_model_meta_find(t->model, "sentencepiece.model_type");
+    if (spm && spm->file && v->origin && strcmp(spm->file, v->origin) == 0)
         return tk_config_from_spm_file(t, v, err);
     if (tk_model_from_arrays(t, v, err) < 0)
         return -1;

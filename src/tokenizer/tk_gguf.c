@@ -16,8 +16,8 @@
  * tokens: both are matched in the text first, as llama.cpp's special-token partition
  * does.
  *
- * A SentencePiece model file (tokenizer.model) of type BPE with the identity normalizer
- * (Llama 2 and its family) is read as the equivalent GGUF "llama" vocabulary.
+ * SentencePiece model files (tokenizer.model) have their own pipeline:
+ * tk_sentencepiece.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -346,46 +346,6 @@ int tk_config_from_gguf(tv_tokenizer *t, struct tv_vocab *v, tv_error *err)
                             "%s: tokenizer.ggml.model '%.100s': tokvec tokenizes GGUF vocabularies "
                             "of type gpt2, llama and bert", t->origin, model);
     if (rc < 0)
-        return -1;
-    return special_tokens(t, v, err);
-}
-
-static const struct tv_meta *spm_meta(const tv_tokenizer *t, const char *key)
-{
-    return tv_model_meta_find(t->model, key);
-}
-
-static bool spm_bool(const tv_tokenizer *t, const char *key, bool def)
-{
-    const struct tv_meta *meta = spm_meta(t, key);
-    return meta && meta->value.type == TV_VALUE_BOOL ? meta->value.as.u != 0 : def;
-}
-
-int tk_config_from_spm_file(tv_tokenizer *t, struct tv_vocab *v, tv_error *err)
-{
-    struct tk_model *m = &t->m;
-    const struct tv_meta *type = spm_meta(t, "sentencepiece.model_type");
-    const struct tv_meta *norm = spm_meta(t, "sentencepiece.normalizer_name");
-    bool identity = norm && norm->value.type == TV_VALUE_STRING &&
-                    norm->value.as.str.len == 8 && memcmp(norm->value.as.str.ptr, "identity", 8) == 0;
-    bool is_bpe = type && type->value.type == TV_VALUE_STRING && type->value.as.str.len == 3 &&
-                  memcmp(type->value.as.str.ptr, "bpe", 3) == 0;
-    /* The BPE models of the Llama family run as llama.cpp runs them from a GGUF. Other
-       SentencePiece normalizations (nmt_nfkc, whitespace folding) and Unigram models
-       have no reference here to be checked against: refused rather than guessed. */
-    if (!is_bpe || !identity || spm_bool(t, "sentencepiece.remove_extra_whitespaces", true) ||
-        !spm_bool(t, "sentencepiece.escape_whitespaces", true))
-        return tv_error_set(err, TV_ERR_UNSUPPORTED,
-                            "%s: a SentencePiece %.*s model with the '%.*s' normalizer: tokvec "
-                            "tokenizes SentencePiece model files of type bpe with the identity "
-                            "normalizer (Llama); use the model's tokenizer.json",
-                            t->origin, type ? (int)type->value.as.str.len : 1,
-                            type ? type->value.as.str.ptr : "?", norm ? (int)norm->value.as.str.len : 1,
-                            norm ? norm->value.as.str.ptr : "?");
-    if (tk_model_from_arrays(t, v, err) < 0)
-        return -1;
-    m->unk_id = v->special[TV_SPECIAL_UNK];
-    if (spm(t, v, spm_bool(t, "sentencepiece.add_dummy_prefix", true), err) < 0)
         return -1;
     return special_tokens(t, v, err);
 }

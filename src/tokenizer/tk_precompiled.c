@@ -125,6 +125,43 @@ static bool lookup(const struct tk_precompiled *pc, const char *s, size_t len, c
     return false;
 }
 
+/* SentencePiece's own lookup (normalizer.cc NormalizePrefix): every key that prefixes
+   s[0..len) is a candidate and the longest wins. Returns its length in bytes and sets
+   *out to its replacement (which may be empty), or returns 0 when no key matches or
+   the value points outside the strings. */
+size_t tk_precompiled_longest(const struct tk_precompiled *pc, const char *s, size_t len,
+                              const char **out, size_t *out_len)
+{
+    size_t best = 0;
+    if (!pc->n_units)
+        return 0;
+    size_t node = unit_offset(pc->units[0]);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == 0)
+            break;
+        node ^= c;
+        if (node >= pc->n_units)
+            break;
+        uint32_t unit = pc->units[node];
+        if (unit_label(unit) != c)
+            break;
+        node ^= unit_offset(unit);
+        if (node >= pc->n_units)
+            break;
+        if (unit_has_leaf(unit)) {
+            size_t at = unit_value(pc->units[node]);
+            if (at >= pc->strings_len)
+                continue;
+            const char *end = memchr(pc->strings + at, 0, pc->strings_len - at);
+            *out = pc->strings + at;
+            *out_len = end ? (size_t)(end - *out) : pc->strings_len - at;
+            best = i + 1;
+        }
+    }
+    return best;
+}
+
 static size_t count_chars(const char *s, size_t len)
 {
     size_t n = 0;

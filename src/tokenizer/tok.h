@@ -363,6 +363,10 @@ int tk_normalize(struct tk_enc *e, const struct tk_normalizer *list, size_t n,
 struct tk_precompiled *tk_precompiled_new(const uint8_t *blob, size_t len, const char *where,
                                           tv_error *err);
 void tk_precompiled_free(struct tk_precompiled *pc);
+/* The longest key that prefixes s[0..len) (SentencePiece's rule, not the reference's
+   grapheme walk): its length, and its replacement in *out; 0 when none. */
+size_t tk_precompiled_longest(const struct tk_precompiled *pc, const char *s, size_t len,
+                              const char **out, size_t *out_len);
 int tk_precompiled_apply(struct tk_enc *e, const struct tk_precompiled *pc, struct tk_piece *p);
 
 /* ---- pre-tokenizers (tk_pretokenizer.c) ------------------------------------------------ */
@@ -616,6 +620,9 @@ struct tv_tokenizer {
     /* GGUF BERT: the vocabulary's "▁x" / "x" are spelled "x" / "##x" for the WordPiece
        decoder (added tokens as they are) */
     bool phantom_wordpiece;
+    /* A SentencePiece .model file: the library's own pipeline (tk_sentencepiece.c)
+       encodes and decodes instead of the stages above; NULL otherwise. */
+    struct tk_sp *sp;
     struct tk_enc enc;
     struct tk_pieces pieces, tmp;
     struct tk_toks toks;
@@ -626,6 +633,14 @@ int tk_config_from_json(tv_tokenizer *t, struct tv_vocab *v, tv_error *err);
 int tk_config_from_gguf(tv_tokenizer *t, struct tv_vocab *v, tv_error *err);
 int tk_config_from_vocab(tv_tokenizer *t, struct tv_vocab *v, tv_error *err);
 int tk_config_from_spm_file(tv_tokenizer *t, struct tv_vocab *v, tv_error *err);
+/* SentencePiece .model files (tk_sentencepiece.c): the library's normalizer and models
+   over the raw text, appending to out (offsets when asked); its decoder. */
+struct tk_sp;
+void tk_sp_free(struct tk_sp *sp);
+int tk_sp_encode(tv_tokenizer *t, const char *text, size_t len, bool offsets, struct tv_ids *out,
+                 tv_error *err);
+int tk_sp_decode(tv_tokenizer *t, const uint32_t *ids, size_t n, unsigned flags, char **text,
+                 size_t *len, tv_error *err);
 /* Fills t->m's vocabulary (token -> id, id -> token) from the vocabulary arrays. */
 int tk_model_from_arrays(tv_tokenizer *t, struct tv_vocab *v, tv_error *err);
 /* Finishes the added vocabulary (ids as the reference assigns them, tries). */

@@ -44,6 +44,7 @@ void tv_tokenizer_free(tv_tokenizer *t)
         tk_processor_release(&t->procs[i]);
     tv_free(t->procs);
     tk_added_release(&t->added);
+    tk_sp_free(t->sp);
     tk_scratch_release(&t->enc.scratch);
     tk_regex_ctx_release(&t->enc.rx);
     tv_free(t->enc.matches.v);
@@ -420,6 +421,12 @@ int tv_encode(tv_tokenizer *t, const char *text, size_t len, unsigned flags, str
                             len);
     if (offsets && grow_out(out, 1, true, err) < 0)
         return -1;
+    if (t->sp) {
+        /* SentencePiece reads invalid bytes itself (one U+FFFD per byte) */
+        if (tk_sp_encode(t, text, len, offsets, out, err) < 0)
+            return -1;
+        return post_process(t, out, flags & TV_ENCODE_ADD_SPECIAL, offsets, err);
+    }
     uint32_t *map = NULL;
     size_t bad;
     if (tk_utf8_valid_prefix(text, len, &bad) != len) {
@@ -486,6 +493,8 @@ int tv_decode(tv_tokenizer *t, const uint32_t *ids, size_t n, unsigned flags, ch
     tk_scratch_reset(&e->scratch);
     *text = NULL;
     *len = 0;
+    if (t->sp)
+        return tk_sp_decode(t, ids, n, flags, text, len, err);
     struct tk_strs a = {0}, b = {0};
     int rc = -1;
     for (size_t i = 0; i < n; i++) {

@@ -285,15 +285,6 @@ static void assert_same_model(const tv_model *a, const tv_model *b)
         assert_string_equal(tv_model_file(a, i), tv_model_file(b, i));
 }
 
-static tv_model *open_or_fail(const char *path, const struct tv_open_options *opt)
-{
-    tv_error err = {0};
-    tv_model *m = tv_model_open(path, opt, &err);
-    if (!m)
-        fail_msg("%s: %s", path, err.message);
-    return m;
-}
-
 /* Opens path expecting failure; returns the error. */
 static tv_error open_fails(const char *path, const struct tv_open_options *opt)
 {
@@ -317,7 +308,7 @@ static void archive_folder_reads_like_the_plain_folder(void **state)
     char *dir = make_temp_dir();
     struct folder f;
     folder_load(&f, fixture, "tiny-gpt2/");
-    tv_model *plain = open_or_fail(fixture, NULL);
+    tv_model *plain = model_open_or_fail(fixture, NULL);
     for (enum kind k = TAR; k <= ZIP_DEFLATED; k++) {
         if (!kind_available(k)) {
             print_message("[  SKIP    ] %s: libarchive has no %s\n", kind_name(k), kind_name(k));
@@ -327,7 +318,7 @@ static void archive_folder_reads_like_the_plain_folder(void **state)
         snprintf(name, sizeof name, "model%s", kind_suffix(k));
         char *path = path_in(dir, name);
         write_archive(path, k, f.specs, f.n);
-        tv_model *m = open_or_fail(path, NULL);
+        tv_model *m = model_open_or_fail(path, NULL);
         assert_same_model(plain, m);
         assert_string_equal(tv_model_kind(m), "Hugging Face folder");
         /* Tensors say where they came from: archive:member. */
@@ -350,14 +341,14 @@ static void archive_root_folder_reads_like_the_plain_folder(void **state)
     (void)state;
     char *fixture = tv_strdup(real_fixture(GPT2_FOLDER));
     char *dir = make_temp_dir();
-    tv_model *plain = open_or_fail(fixture, NULL);
+    tv_model *plain = model_open_or_fail(fixture, NULL);
     const char *prefixes[] = {"", "./"};
     for (size_t p = 0; p < 2; p++) {
         struct folder f;
         folder_load(&f, fixture, prefixes[p]);
         char *path = path_in(dir, p ? "dot.tar.gz" : "root.zip");
         write_archive(path, p ? TAR_GZ : ZIP_DEFLATED, f.specs, f.n);
-        tv_model *m = open_or_fail(path, NULL);
+        tv_model *m = model_open_or_fail(path, NULL);
         assert_same_model(plain, m);
         tv_model_free(m);
         tv_free(path);
@@ -390,8 +381,8 @@ static void archive_with_two_model_folders_names_both(void **state)
     /* Naming one reads it, and it equals the plain GGUF. */
     char member[4200];
     snprintf(member, sizeof member, "%s:second/", path);
-    tv_model *m = open_or_fail(member, NULL);
-    tv_model *plain = open_or_fail(real_fixture("gguf/weights/stories260K.gguf"), NULL);
+    tv_model *m = model_open_or_fail(member, NULL);
+    tv_model *plain = model_open_or_fail(real_fixture("gguf/weights/stories260K.gguf"), NULL);
     assert_int_equal(tv_model_tensor_count(m), tv_model_tensor_count(plain));
     assert_int_equal(tv_vocab_size(m), 512);
     tv_model_free(plain);
@@ -416,12 +407,12 @@ static void archive_nested_folder_is_read_through_the_member_syntax(void **state
     assert_int_equal(err.code, TV_ERR_NOTFOUND);
     assert_contains(err.message, "no model folder in the archive");
     assert_contains(err.message, "ARCHIVE:MEMBER");
-    tv_model *plain = open_or_fail(fixture, NULL);
+    tv_model *plain = model_open_or_fail(fixture, NULL);
     const char *forms[] = {"models/gpt2/tiny", "models/gpt2/tiny/", "./models//gpt2/tiny/"};
     for (size_t i = 0; i < TV_ARRAY_SIZE(forms); i++) {
         char member[4200];
         snprintf(member, sizeof member, "%s:%s", path, forms[i]);
-        tv_model *m = open_or_fail(member, NULL);
+        tv_model *m = model_open_or_fail(member, NULL);
         assert_same_model(plain, m);
         assert_string_equal(tv_model_path(m), member);
         tv_model_free(m);
@@ -454,8 +445,8 @@ static void member_syntax_reads_one_file_like_the_plain_file(void **state)
             char member[4200];
             snprintf(member, sizeof member, "%s:tiny/%s", path, files[i]);
             char *plain_path = path_in(fixture, files[i]);
-            tv_model *plain = open_or_fail(plain_path, NULL);
-            tv_model *m = open_or_fail(member, NULL);
+            tv_model *plain = model_open_or_fail(plain_path, NULL);
+            tv_model *m = model_open_or_fail(member, NULL);
             assert_same_model(plain, m);
             assert_string_equal(tv_model_kind(m), tv_model_kind(plain));
             tv_model_free(m);
@@ -491,7 +482,7 @@ static void archive_sharded_folder_reads_its_shards_from_the_archive(void **stat
     char *fixture = tv_strdup(real_fixture(GPT2_FOLDER));
     char *dir = make_temp_dir();
     char *sharded = path_in(dir, "sharded");
-    tv_model *plain = open_or_fail(fixture, NULL);
+    tv_model *plain = model_open_or_fail(fixture, NULL);
     struct tv_write_options wo;
     tv_write_options_init(&wo);
     wo.format = "folder";
@@ -499,20 +490,20 @@ static void archive_sharded_folder_reads_its_shards_from_the_archive(void **stat
     tv_error err = {0};
     if (tv_model_write(plain, sharded, &wo, &err) < 0)
         fail_msg("%s", err.message);
-    tv_model *plain_sharded = open_or_fail(sharded, NULL);
+    tv_model *plain_sharded = model_open_or_fail(sharded, NULL);
     assert_true(tv_model_file_count(plain_sharded) > 3);
     struct folder f;
     folder_load(&f, sharded, "s/");
     char *path = path_in(dir, "sharded.tar.gz");
     write_archive(path, TAR_GZ, f.specs, f.n);
-    tv_model *m = open_or_fail(path, NULL);
+    tv_model *m = model_open_or_fail(path, NULL);
     assert_same_model(plain_sharded, m);
     tv_model_free(m);
     char member[4200];
     snprintf(member, sizeof member, "%s:s/model.safetensors.index.json", path);
-    m = open_or_fail(member, NULL);
+    m = model_open_or_fail(member, NULL);
     char *index = path_in(sharded, "model.safetensors.index.json");
-    tv_model *plain_index = open_or_fail(index, NULL);
+    tv_model *plain_index = model_open_or_fail(index, NULL);
     assert_same_model(plain_index, m);
     tv_model_free(plain_index);
     tv_model_free(m);
@@ -612,7 +603,7 @@ static void unused_damaged_member_is_never_read(void **state)
     for (size_t i = 0; i < 64; i++)
         zip[at + 200 + i] ^= 0x5a;
     write_bytes(path, zip, zlen);
-    tv_model *m = open_or_fail(path, NULL);
+    tv_model *m = model_open_or_fail(path, NULL);
     assert_int_equal(tv_vocab_size(m), 512);
     tv_model_free(m);
     char member[4200];
@@ -677,7 +668,7 @@ static void gz_files_read_like_the_plain_files(void **state)
         char *plain_path = tv_strdup(real_fixture(fixtures[i]));
         size_t len;
         uint8_t *buf = read_file_or_fail(plain_path, &len);
-        tv_model *plain = open_or_fail(plain_path, NULL);
+        tv_model *plain = model_open_or_fail(plain_path, NULL);
         const char *base = strrchr(fixtures[i], '/') + 1;
         /* One member; three members; one member and tape padding. */
         for (int form = 0; form < 3; form++) {
@@ -692,7 +683,7 @@ static void gz_files_read_like_the_plain_files(void **state)
             snprintf(name, sizeof name, "%d-%s.gz", form, base);
             char *path = path_in(dir, name);
             write_bytes(path, gz, gz_len);
-            tv_model *m = open_or_fail(path, NULL);
+            tv_model *m = model_open_or_fail(path, NULL);
             assert_string_equal(tv_model_kind(m), tv_model_kind(plain));
             assert_string_equal(tv_model_file(m, 0), name);
             assert_int_equal(tv_model_file_count(m), 1);
@@ -871,7 +862,7 @@ static void bombs_stop_at_the_caps(void **state)
     assert_contains(err.message, "member 'm/padding.bin'");
     assert_contains(err.message, "max_unpacked_bytes");
     /* With the defaults the same archive is fine. */
-    tv_model *m = open_or_fail(tgz, NULL);
+    tv_model *m = model_open_or_fail(tgz, NULL);
     assert_int_equal(tv_vocab_size(m), 512);
     tv_model_free(m);
 
@@ -1054,8 +1045,8 @@ static void gzip_output_reads_back_and_counts_uncompressed_bytes(void **state)
     tv_blob_unref(back);
     tv_blob_unref(file);
     /* And the model reads it like the plain file. */
-    tv_model *m = open_or_fail(path, NULL);
-    tv_model *plain = open_or_fail(real_fixture("wordvec/gensim-lee_fasttext.vec"), NULL);
+    tv_model *m = model_open_or_fail(path, NULL);
+    tv_model *plain = model_open_or_fail(real_fixture("wordvec/gensim-lee_fasttext.vec"), NULL);
     assert_int_equal(tv_vocab_size(m), tv_vocab_size(plain));
     tv_model_free(plain);
     tv_model_free(m);

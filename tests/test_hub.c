@@ -151,15 +151,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static tv_model *open_or_fail(const char *path, const struct tv_open_options *opt)
-{
-    tv_error err = {0};
-    tv_model *m = tv_model_open(path, opt, &err);
-    if (!m)
-        fail_msg("%s: %s", path, err.message);
-    return m;
-}
-
 static tv_error open_fails(const char *path, const struct tv_open_options *opt)
 {
     tv_error err = {0};
@@ -181,8 +172,8 @@ static void hub_org_name_reads_the_main_snapshot_like_the_plain_folder(void **st
     assert_int_equal(lstat(link, &st), 0);
     assert_true(S_ISLNK(st.st_mode)); /* the test is about following symlinks */
 
-    tv_model *plain = open_or_fail(fx->folder, NULL);
-    tv_model *m = open_or_fail("org/tiny", NULL);
+    tv_model *plain = model_open_or_fail(fx->folder, NULL);
+    tv_model *m = model_open_or_fail("org/tiny", NULL);
     assert_string_equal(tv_model_kind(m), "Hugging Face cache");
     assert_string_equal(tv_model_path(m), "org/tiny");
     assert_int_equal(tv_vocab_size(m), tv_vocab_size(plain));
@@ -208,7 +199,7 @@ static void hub_org_name_reads_the_main_snapshot_like_the_plain_folder(void **st
 static void hub_bare_name_is_models_dash_dash_name(void **state)
 {
     (void)state;
-    tv_model *m = open_or_fail("gpt2", NULL);
+    tv_model *m = model_open_or_fail("gpt2", NULL);
     assert_int_equal(tv_vocab_size(m), 50257);
     assert_int_equal(tv_model_file_count(m), 1);
     assert_string_equal(tv_model_file(m, 0), "tokenizer.json");
@@ -221,17 +212,17 @@ static void hub_revision_by_ref_nested_ref_and_commit(void **state)
     static const char *const revisions[] = {"v1", "refs/pr/1", V1_HASH};
     for (size_t i = 0; i < TV_ARRAY_SIZE(revisions); i++) {
         struct tv_open_options opt = {.revision = revisions[i]};
-        tv_model *m = open_or_fail("org/tiny", &opt);
+        tv_model *m = model_open_or_fail("org/tiny", &opt);
         assert_int_equal(tv_model_file_count(m), 1); /* the old commit: a tokenizer only */
         assert_int_equal(tv_model_tensor_count(m), 0);
         assert_int_equal(tv_vocab_size(m), 50257);
         tv_model_free(m);
     }
     struct tv_open_options main_opt = {.revision = "main"};
-    tv_model *m = open_or_fail("org/tiny", &main_opt);
+    tv_model *m = model_open_or_fail("org/tiny", &main_opt);
     assert_int_equal(tv_model_tensor_count(m), 16);
     tv_model_free(m);
-    m = open_or_fail("org/tiny", &(struct tv_open_options){.revision = MAIN_HASH});
+    m = model_open_or_fail("org/tiny", &(struct tv_open_options){.revision = MAIN_HASH});
     assert_int_equal(tv_model_tensor_count(m), 16);
     tv_model_free(m);
 }
@@ -291,31 +282,31 @@ static void hub_cache_folder_follows_the_environment(void **state)
 
     unsetenv("HF_HUB_CACHE");
     setenv("HOME", home, 1);
-    tv_model *m = open_or_fail("gpt2", NULL);
+    tv_model *m = model_open_or_fail("gpt2", NULL);
     tv_model_free(m);
     setenv("HOME", "/nonexistent-home", 1);
     tv_error err = open_fails("gpt2", NULL);
     assert_contains(err.message, "/nonexistent-home/.cache/huggingface/hub/models--gpt2");
     setenv("XDG_CACHE_HOME", xdg, 1);
-    m = open_or_fail("gpt2", NULL);
+    m = model_open_or_fail("gpt2", NULL);
     tv_model_free(m);
     setenv("HF_HOME", hf_home, 1);
     setenv("XDG_CACHE_HOME", "/nonexistent-xdg", 1);
-    m = open_or_fail("gpt2", NULL);
+    m = model_open_or_fail("gpt2", NULL);
     tv_model_free(m);
     setenv("HF_HOME", "/nonexistent-hf-home", 1);
     err = open_fails("gpt2", NULL);
     assert_contains(err.message, "/nonexistent-hf-home/hub/models--gpt2");
     assert_contains(err.message, "$HF_HOME");
     setenv("HUGGINGFACE_HUB_CACHE", legacy, 1);
-    m = open_or_fail("gpt2", NULL);
+    m = model_open_or_fail("gpt2", NULL);
     tv_model_free(m);
     /* HF_HUB_CACHE comes first; an empty one counts as unset. */
     setenv("HF_HUB_CACHE", "/nonexistent-hub-cache", 1);
     err = open_fails("gpt2", NULL);
     assert_contains(err.message, "/nonexistent-hub-cache/models--gpt2");
     setenv("HF_HUB_CACHE", "", 1);
-    m = open_or_fail("gpt2", NULL);
+    m = model_open_or_fail("gpt2", NULL);
     tv_model_free(m);
 }
 

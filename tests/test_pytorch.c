@@ -19,15 +19,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static tv_model *open_or_fail(const char *path, const struct tv_open_options *opt)
-{
-    tv_error err = {0};
-    tv_model *m = tv_model_open(path, opt, &err);
-    if (!m)
-        fail_msg("%s: %s", path, err.message);
-    return m;
-}
-
 static const struct tv_tensor *tensor_or_fail(const tv_model *m, const char *name)
 {
     const struct tv_tensor *t = tv_model_tensor_find(m, name);
@@ -69,7 +60,7 @@ static void pytorch_reads_tinypellm_bin_with_lm_head_tied_to_embed_tokens(void *
 {
     (void)state;
     const char *path = real_fixture("pytorch/tinypellm/pytorch_model.bin");
-    tv_model *m = open_or_fail(path, NULL);
+    tv_model *m = model_open_or_fail(path, NULL);
     assert_string_equal(tv_model_kind(m), "PyTorch checkpoint");
     assert_int_equal(tv_model_tensor_count(m), 24);
     const struct tv_tensor *emb = tv_model_embedding(m);
@@ -103,7 +94,7 @@ static void pytorch_reads_tinypellm_bin_with_lm_head_tied_to_embed_tokens(void *
         assert_int_equal(run_cli(&o, &e, "convert", path, out, NULL), 0);
         tv_free(o);
         tv_free(e);
-        tv_model *back = open_or_fail(out, NULL);
+        tv_model *back = model_open_or_fail(out, NULL);
         assert_int_equal(tv_model_tensor_count(back), 24);
         for (size_t i = 0; i < tv_model_tensor_count(m); i++) {
             const struct tv_tensor *a = tv_model_tensor(m, i);
@@ -126,7 +117,7 @@ static void pytorch_reads_tinypellm_bin_with_lm_head_tied_to_embed_tokens(void *
 static void pytorch_reads_tinypellm_pt_whose_lm_head_has_its_own_storage(void **state)
 {
     (void)state;
-    tv_model *m = open_or_fail(real_fixture("pytorch/tinypellm/tinypellm_model.pt"), NULL);
+    tv_model *m = model_open_or_fail(real_fixture("pytorch/tinypellm/tinypellm_model.pt"), NULL);
     assert_int_equal(tv_model_tensor_count(m), 36);
     const struct tv_tensor *emb = tv_model_embedding(m);
     assert_non_null(emb);
@@ -156,7 +147,7 @@ static void pytorch_reads_the_torchtext_checkpoints(void **state)
         {"pytorch/torchtext-test_state_dict.pt", "a", 2, {2, 2}},
     };
     for (size_t i = 0; i < TV_ARRAY_SIZE(cases); i++) {
-        tv_model *m = open_or_fail(real_fixture(cases[i].file), NULL);
+        tv_model *m = model_open_or_fail(real_fixture(cases[i].file), NULL);
         assert_int_equal(tv_model_tensor_count(m), 1);
         const struct tv_tensor *t = tensor_or_fail(m, cases[i].name);
         assert_int_equal(t->dtype, TV_DTYPE_F32);
@@ -179,7 +170,7 @@ static void pytorch_folder_reads_pytorch_model_bin_and_verify_sees_the_tie(void 
     const char *dir = real_fixture("pytorch/tinypellm");
     char path[4096];
     snprintf(path, sizeof path, "%s", dir);
-    tv_model *m = open_or_fail(path, NULL);
+    tv_model *m = model_open_or_fail(path, NULL);
     assert_string_equal(tv_model_kind(m), "Hugging Face folder");
     assert_int_equal(tv_model_tensor_count(m), 24);
     bool listed = false;
@@ -359,7 +350,7 @@ static void pytorch_reads_what_torch_saves_element_by_element(void **state)
     need_torch();
     static const char *const files[] = {"default.pt", "p4.pt", "p5.pt", "legacy.pt"};
     for (size_t f = 0; f < TV_ARRAY_SIZE(files); f++) {
-        tv_model *m = open_or_fail(torch_path(files[f]), NULL);
+        tv_model *m = model_open_or_fail(torch_path(files[f]), NULL);
         assert_int_equal(tv_model_tensor_count(m), 22);
         check_against_raw(m, true);
         const struct tv_tensor *a = tensor_or_fail(m, "embed.weight");
@@ -379,7 +370,7 @@ static void pytorch_nested_checkpoint_reads_the_model_and_key_picks_another(void
 {
     (void)state;
     need_torch();
-    tv_model *m = open_or_fail(torch_path("nested.pt"), NULL);
+    tv_model *m = model_open_or_fail(torch_path("nested.pt"), NULL);
     assert_int_equal(tv_model_tensor_count(m), 4);
     assert_string_equal(meta_text(m, "pytorch.key", 0), "model");
     size_t raw_len;
@@ -392,7 +383,7 @@ static void pytorch_nested_checkpoint_reads_the_model_and_key_picks_another(void
     tv_model_free(m);
 
     struct tv_open_options opt = {.pytorch_key = "optimizer/state/0"};
-    m = open_or_fail(torch_path("nested.pt"), &opt);
+    m = model_open_or_fail(torch_path("nested.pt"), &opt);
     tensor_or_fail(m, "exp_avg");
     tensor_or_fail(m, "exp_avg_sq");
     assert_string_equal(meta_text(m, "pytorch.key", 0), "optimizer/state/0");
@@ -414,7 +405,7 @@ static void pytorch_nested_checkpoint_reads_the_model_and_key_picks_another(void
     assert_non_null(strstr(err.message, "tensors sit under 2 keys ('a', 'b')"));
     assert_non_null(strstr(err.message, "--key"));
     opt.pytorch_key = "b";
-    m = open_or_fail(torch_path("ambiguous.pt"), &opt);
+    m = model_open_or_fail(torch_path("ambiguous.pt"), &opt);
     assert_int_equal(tv_model_tensor_count(m), 1);
     tensor_or_fail(m, "w");
     tv_model_free(m);
@@ -436,13 +427,13 @@ static void pytorch_reads_a_bare_tensor_and_parameters(void **state)
 {
     (void)state;
     need_torch();
-    tv_model *m = open_or_fail(torch_path("tensor.pt"), NULL);
+    tv_model *m = model_open_or_fail(torch_path("tensor.pt"), NULL);
     assert_int_equal(tv_model_tensor_count(m), 1);
     const struct tv_tensor *t = tensor_or_fail(m, "tensor");
     assert_int_equal(t->shape[0], 6);
     assert_int_equal(t->shape[1], 8);
     tv_model_free(m);
-    m = open_or_fail(torch_path("params.pt"), NULL);
+    m = model_open_or_fail(torch_path("params.pt"), NULL);
     assert_int_equal(tv_model_tensor_count(m), 4);
     tensor_or_fail(m, "0.weight");
     tv_model_free(m);
@@ -452,14 +443,14 @@ static void pytorch_sharded_index_reads_every_shard_and_checks_the_map(void **st
 {
     (void)state;
     need_torch();
-    tv_model *m = open_or_fail(torch_path("sharded"), NULL);
+    tv_model *m = model_open_or_fail(torch_path("sharded"), NULL);
     assert_string_equal(tv_model_kind(m), "Hugging Face folder");
     assert_int_equal(tv_model_tensor_count(m), 13);
     check_against_raw(m, false);
     assert_ptr_equal(tensor_or_fail(m, "embed.weight")->data,
                      tensor_or_fail(m, "lm_head.weight")->data);
     tv_model_free(m);
-    m = open_or_fail(torch_path("sharded/pytorch_model.bin.index.json"), NULL);
+    m = model_open_or_fail(torch_path("sharded/pytorch_model.bin.index.json"), NULL);
     assert_string_equal(tv_model_kind(m), "PyTorch checkpoint (sharded)");
     assert_int_equal(tv_model_tensor_count(m), 13);
     tv_model_free(m);
@@ -510,7 +501,7 @@ static void pytorch_converts_to_safetensors_and_gguf_element_by_element(void **s
         {"floats.pt", "f16.gguf"},
     };
     for (size_t i = 0; i < TV_ARRAY_SIZE(cases); i++) {
-        tv_model *m = open_or_fail(torch_path(cases[i].src), NULL);
+        tv_model *m = model_open_or_fail(torch_path(cases[i].src), NULL);
         struct tv_write_options wopt;
         tv_write_options_init(&wopt);
         tv_error err = {0};
@@ -522,7 +513,7 @@ static void pytorch_converts_to_safetensors_and_gguf_element_by_element(void **s
         }
         if (tv_model_write(m, out, &wopt, &err) < 0)
             fail_msg("%s -> %s: %s", cases[i].src, cases[i].out, err.message);
-        tv_model *back = open_or_fail(out, NULL);
+        tv_model *back = model_open_or_fail(out, NULL);
         if (wopt.dtype < 0) {
             check_against_raw(back, false);
             assert_int_equal(tv_model_tensor_count(back), tv_model_tensor_count(m));
@@ -560,7 +551,7 @@ static void pytorch_converts_to_safetensors_and_gguf_element_by_element(void **s
                              NULL), 0);
     tv_free(out);
     tv_free(errout);
-    tv_model *back = open_or_fail(torch_path("cli.safetensors"), NULL);
+    tv_model *back = model_open_or_fail(torch_path("cli.safetensors"), NULL);
     check_against_raw(back, false);
     tv_model_free(back);
 }

@@ -654,19 +654,10 @@ static void tensors_are_listed_by_size_and_summed_by_part(void **state)
 
 /* ---- real fixtures ---------------------------------------------------------------------------- */
 
-static tv_model *open_real(const char *relative)
-{
-    tv_error err = {0};
-    tv_model *m = tv_model_open(real_fixture(relative), NULL, &err);
-    if (!m)
-        fail_msg("%s: %s", relative, err.message);
-    return m;
-}
-
 static void real_stories260k_report_has_every_part(void **state)
 {
     (void)state;
-    tv_model *m = open_real(STORIES);
+    tv_model *m = fixture_open_or_fail(STORIES);
     struct tv_report *r = report_or_fail(m, NULL);
     assert_int_equal(r->vocab_tokens, 512);
     assert_int_equal(r->by_type[TV_TOKEN_BYTE], 256);
@@ -720,7 +711,7 @@ static void real_stories260k_report_has_every_part(void **state)
 static void real_gpt2_words_are_single_space_prefixed_tokens(void **state)
 {
     (void)state;
-    tv_model *m = open_real(GPT2_FOLDER);
+    tv_model *m = fixture_open_or_fail(GPT2_FOLDER);
     struct tv_report_options opt;
     tv_report_options_init(&opt);
     opt.words = (const char *const[]){"apple", "king", "queen", "Paris", "tokvecization"};
@@ -754,7 +745,7 @@ static void real_gpt2_words_are_single_space_prefixed_tokens(void **state)
 static void failed_allocations_are_reported_and_leak_nothing(void **state)
 {
     (void)state;
-    tv_model *m = open_real(STORIES);
+    tv_model *m = fixture_open_or_fail(STORIES);
     struct tv_report_options opt;
     tv_report_options_init(&opt);
     opt.words = (const char *const[]){"king", "queen", "zzz"};
@@ -833,7 +824,7 @@ static void cli_writes_a_self_contained_page(void **state)
     assert_contains(html, "embedding.low_norm");
     assert_contains(html, "id=\"tensor-table\"");
     /* one bar per bin and part, one point per word: as the library counts them */
-    tv_model *m = open_real(STORIES);
+    tv_model *m = fixture_open_or_fail(STORIES);
     struct tv_report *r = report_or_fail(m, NULL);
     char *svg = svg_by_id(html, "len-bytes");
     assert_int_equal(count_of(svg, "<rect class=\"bar"), r->length_bytes.n_bins);

@@ -16,15 +16,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static tv_model *open_or_fail(const char *relative)
-{
-    tv_error err = {0};
-    tv_model *m = tv_model_open(real_fixture(relative), NULL, &err);
-    if (!m)
-        fail_msg("%s: %s", relative, err.message);
-    return m;
-}
-
 static tv_model *memory_or_fail(const char *text, size_t len, const char *name)
 {
     tv_error err = {0};
@@ -105,8 +96,8 @@ static tv_model *bpe_with_pre(const char *pre_tokenizer, bool ignore_merges)
 static void ggml_view_of_gpt2_tokenizer_json_matches_llama_cpp_gguf(void **state)
 {
     (void)state;
-    tv_model *hf = open_or_fail("tokenizers/gpt2/tokenizer.json");
-    tv_model *gguf = open_or_fail("gguf/vocab/ggml-vocab-gpt-2.gguf");
+    tv_model *hf = fixture_open_or_fail("tokenizers/gpt2/tokenizer.json");
+    tv_model *gguf = fixture_open_or_fail("gguf/vocab/ggml-vocab-gpt-2.gguf");
     struct tv_ggml_vocab a, b;
     view_or_fail(hf, &a);
     view_or_fail(gguf, &b);
@@ -131,8 +122,8 @@ static void ggml_view_of_gpt2_tokenizer_json_matches_llama_cpp_gguf(void **state
 static void ggml_view_of_bert_vocab_txt_matches_bge_gguf_in_phantom_form(void **state)
 {
     (void)state;
-    tv_model *txt = open_or_fail("tokenizers/bert-base-uncased/vocab.txt");
-    tv_model *gguf = open_or_fail("gguf/vocab/ggml-vocab-bert-bge.gguf");
+    tv_model *txt = fixture_open_or_fail("tokenizers/bert-base-uncased/vocab.txt");
+    tv_model *gguf = fixture_open_or_fail("gguf/vocab/ggml-vocab-bert-bge.gguf");
     struct tv_ggml_vocab a, b;
     view_or_fail(txt, &a);
     view_or_fail(gguf, &b);
@@ -157,7 +148,7 @@ static void ggml_view_of_bert_vocab_txt_matches_bge_gguf_in_phantom_form(void **
 static void ggml_view_of_llama3_is_gpt2_llama_bpe_with_control_specials(void **state)
 {
     (void)state;
-    tv_model *m = open_or_fail("tokenizers/llama3/tokenizer.json");
+    tv_model *m = fixture_open_or_fail("tokenizers/llama3/tokenizer.json");
     struct tv_ggml_vocab g;
     view_or_fail(m, &g);
     assert_string_equal(g.model, "gpt2");
@@ -175,7 +166,7 @@ static void ggml_view_of_llama3_is_gpt2_llama_bpe_with_control_specials(void **s
 static void ggml_view_of_sentencepiece_bpe_json_is_llama_with_merge_rank_scores(void **state)
 {
     (void)state;
-    tv_model *m = open_or_fail("tokenizers/llama2/tokenizer.json");
+    tv_model *m = fixture_open_or_fail("tokenizers/llama2/tokenizer.json");
     struct tv_ggml_vocab g;
     view_or_fail(m, &g);
     assert_string_equal(g.model, "llama");
@@ -200,7 +191,7 @@ static void ggml_view_of_sentencepiece_bpe_json_is_llama_with_merge_rank_scores(
 static void ggml_view_of_wordpiece_json_is_bert_with_template_flags(void **state)
 {
     (void)state;
-    tv_model *m = open_or_fail("safetensors/model2vec-test-model-float32/tokenizer.json");
+    tv_model *m = fixture_open_or_fail("safetensors/model2vec-test-model-float32/tokenizer.json");
     struct tv_ggml_vocab g;
     view_or_fail(m, &g);
     assert_string_equal(g.model, "bert");
@@ -220,7 +211,8 @@ static void ggml_view_of_wordpiece_json_is_bert_with_template_flags(void **state
 static void ggml_view_of_unigram_json_is_t5_with_its_scores_and_names_what_it_drops(void **state)
 {
     (void)state;
-    tv_model *m = open_or_fail("safetensors/model2vec-test-model-vocab-quantized/tokenizer.json");
+    tv_model *m =
+        fixture_open_or_fail("safetensors/model2vec-test-model-vocab-quantized/tokenizer.json");
     struct tv_ggml_vocab g;
     view_or_fail(m, &g);
     assert_string_equal(g.model, "t5");
@@ -239,7 +231,7 @@ static void ggml_view_of_unigram_json_is_t5_with_its_scores_and_names_what_it_dr
 static void ggml_view_of_minicpm3_is_llama_with_added_control_tokens(void **state)
 {
     (void)state;
-    tv_model *m = open_or_fail("safetensors/ollama-minicpm3-testdata/tokenizer.json");
+    tv_model *m = fixture_open_or_fail("safetensors/ollama-minicpm3-testdata/tokenizer.json");
     struct tv_ggml_vocab g;
     view_or_fail(m, &g);
     assert_string_equal(g.model, "llama");
@@ -255,8 +247,8 @@ static void ggml_view_of_minicpm3_is_llama_with_added_control_tokens(void **stat
 static void ggml_view_of_sentencepiece_models_keeps_their_scores_and_types(void **state)
 {
     (void)state;
-    tv_model *m = open_or_fail("llama2c/llama-tokenizer.model");
-    tv_model *gguf = open_or_fail("gguf/vocab/ggml-vocab-llama-spm.gguf");
+    tv_model *m = fixture_open_or_fail("llama2c/llama-tokenizer.model");
+    tv_model *gguf = fixture_open_or_fail("gguf/vocab/ggml-vocab-llama-spm.gguf");
     struct tv_ggml_vocab g, ref;
     view_or_fail(m, &g);
     view_or_fail(gguf, &ref);
@@ -271,7 +263,7 @@ static void ggml_view_of_sentencepiece_models_keeps_their_scores_and_types(void 
     tv_model_free(m);
     tv_model_free(gguf);
 
-    m = open_or_fail("tokenizers/sentencepiece-torchtext/t5_tokenizer_base.model");
+    m = fixture_open_or_fail("tokenizers/sentencepiece-torchtext/t5_tokenizer_base.model");
     view_or_fail(m, &g);
     assert_string_equal(g.model, "t5");
     assert_int_equal(g.special[TV_SPECIAL_UNK], 2);
@@ -284,7 +276,7 @@ static void ggml_view_of_sentencepiece_models_keeps_their_scores_and_types(void 
 static void ggml_view_of_gguf_keeps_its_arrays_model_and_pre(void **state)
 {
     (void)state;
-    tv_model *m = open_or_fail("gguf/vocab/ggml-vocab-gpt-neox.gguf");
+    tv_model *m = fixture_open_or_fail("gguf/vocab/ggml-vocab-gpt-neox.gguf");
     struct tv_ggml_vocab g;
     view_or_fail(m, &g);
     assert_string_equal(g.model, "gpt2");
@@ -431,7 +423,7 @@ static void tokenizer_json_from_a_tokenizer_json_is_the_original_byte_for_byte(v
     const char *path = real_fixture("tokenizers/llama2/tokenizer.json");
     size_t file_len;
     uint8_t *file = read_file_or_fail(path, &file_len);
-    tv_model *m = open_or_fail("tokenizers/llama2/tokenizer.json");
+    tv_model *m = fixture_open_or_fail("tokenizers/llama2/tokenizer.json");
     char *json;
     size_t len;
     tv_error err = {0};
@@ -533,7 +525,7 @@ static void tokenizer_json_rebuilt_from_each_gguf_reads_back_to_the_same_arrays(
         "gguf/weights/stories260K.gguf",
     };
     for (size_t f = 0; f < TV_ARRAY_SIZE(files); f++) {
-        tv_model *gguf = open_or_fail(files[f]);
+        tv_model *gguf = fixture_open_or_fail(files[f]);
         struct tv_ggml_vocab a, b;
         view_or_fail(gguf, &a);
         char *json;
@@ -607,7 +599,7 @@ static void tokenizer_json_rebuilt_from_each_tokenizer_json_keeps_its_gguf_view(
         "llama2c/llama-tokenizer.model",
     };
     for (size_t f = 0; f < TV_ARRAY_SIZE(files); f++) {
-        tv_model *m = open_or_fail(files[f]);
+        tv_model *m = fixture_open_or_fail(files[f]);
         struct tv_ggml_vocab a, b;
         view_or_fail(m, &a);
         char *json;
@@ -653,7 +645,7 @@ static void tokenizer_json_for_bert_undoes_the_phantom_space_and_reads_the_case(
         {"tokenizers/bert-base-cased/vocab.txt", false},
     };
     for (size_t c = 0; c < TV_ARRAY_SIZE(cases); c++) {
-        tv_model *m = open_or_fail(cases[c].file);
+        tv_model *m = fixture_open_or_fail(cases[c].file);
         char *json;
         size_t len;
         tv_error err = {0};
@@ -685,7 +677,7 @@ static void tokenizer_json_for_bert_undoes_the_phantom_space_and_reads_the_case(
 static void tokenizer_json_for_llama_derives_merges_from_scores(void **state)
 {
     (void)state;
-    tv_model *m = open_or_fail("gguf/vocab/ggml-vocab-llama-spm.gguf");
+    tv_model *m = fixture_open_or_fail("gguf/vocab/ggml-vocab-llama-spm.gguf");
     char *json;
     size_t len;
     tv_error err = {0};
@@ -865,7 +857,7 @@ static void tokenizer_json_of_a_word_list_is_word_level_split_on_whitespace(void
                                         "wordvec/torchtext-glove.6B.50d.txt",
                                         "wordvec/gensim-euclidean_vectors.bin"};
     for (size_t i = 0; i < TV_ARRAY_SIZE(files); i++) {
-        m = open_or_fail(files[i]);
+        m = fixture_open_or_fail(files[i]);
         json = json_or_fail(m);
         t = memory_or_fail(json, strlen(json), "tokenizer.json");
         assert_int_equal(tv_vocab_size(t), tv_vocab_size(m));

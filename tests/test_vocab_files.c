@@ -34,15 +34,6 @@ static tv_model *read_one(const struct tv_format *fmt, const char *text, size_t 
     return m;
 }
 
-static tv_model *open_or_fail(const char *relative)
-{
-    tv_error err = {0};
-    tv_model *m = tv_model_open(real_fixture(relative), NULL, &err);
-    if (!m)
-        fail_msg("%s: %s", relative, err.message);
-    return m;
-}
-
 static tv_model *open_two_or_fail(const char *first, const char *second)
 {
     char a[4096], b[4096];
@@ -135,7 +126,7 @@ static void vocab_txt_reads_bert_uncased_and_cased_with_their_specials(void **st
         {"tokenizers/bert-base-cased/vocab.txt", 28996, 8667, "Hello"},
     };
     for (size_t i = 0; i < TV_ARRAY_SIZE(cases); i++) {
-        tv_model *m = open_or_fail(cases[i].path);
+        tv_model *m = fixture_open_or_fail(cases[i].path);
         const struct tv_vocab *v = vocab0(m);
         assert_int_equal(v->kind, TV_TOKENIZER_WORDPIECE);
         assert_int_equal(v->n_tokens, cases[i].n_tokens);
@@ -222,7 +213,7 @@ static void gpt2_encoder_json_and_vocab_bpe_equal_gpt2_tokenizer_json(void **sta
     (void)state;
     tv_model *openai = open_two_or_fail("tokenizers/gpt2-openai/encoder.json",
                                         "tokenizers/gpt2-openai/vocab.bpe");
-    tv_model *hf = open_or_fail("tokenizers/gpt2/tokenizer.json");
+    tv_model *hf = fixture_open_or_fail("tokenizers/gpt2/tokenizer.json");
     assert_int_equal(openai->n_vocabs, 1); /* the merges joined the encoder's vocabulary */
     const struct tv_vocab *v = vocab0(openai);
     assert_int_equal(v->kind, TV_TOKENIZER_BPE);
@@ -289,7 +280,7 @@ static void clip_encoder_json_is_byte_level_with_end_of_word_suffix(void **state
 static void vocab_json_and_merges_txt_in_a_folder_agree_with_its_tokenizer_json(void **state)
 {
     (void)state;
-    tv_model *m = open_or_fail("safetensors/tiny-llm-cicd-gpt2-vocab50257");
+    tv_model *m = fixture_open_or_fail("safetensors/tiny-llm-cicd-gpt2-vocab50257");
     assert_true(m->n_vocabs >= 2);
     const struct tv_vocab *primary = &m->vocabs[0], *secondary = &m->vocabs[1];
     assert_non_null(primary->json);

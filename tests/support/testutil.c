@@ -58,6 +58,24 @@ char *make_temp_dir(void)
     return tv_strdup(dir);
 }
 
+tv_model *model_open_or_fail(const char *path, const struct tv_open_options *opt)
+{
+    tv_error err = {0};
+    tv_model *m = tv_model_open(path, opt, &err);
+    if (!m)
+        fail_msg("%s: %s", path, err.message);
+    return m;
+}
+
+tv_model *fixture_open_or_fail(const char *relative)
+{
+    tv_error err = {0};
+    tv_model *m = tv_model_open(real_fixture(relative), NULL, &err);
+    if (!m)
+        fail_msg("%s: %s", relative, err.message);
+    return m;
+}
+
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;

@@ -21,6 +21,12 @@
  */
 const char *real_fixture(const char *relative);
 
+/* Opens path with opt (NULL for the defaults); fails the test with "path: error". */
+tv_model *model_open_or_fail(const char *path, const struct tv_open_options *opt);
+
+/* Opens real_fixture(relative); fails the test with "relative: error". */
+tv_model *fixture_open_or_fail(const char *relative);
+
 /* Reads a whole file into a tv_malloc'ed buffer (NUL-terminated); fails the test on error. */
 uint8_t *read_file_or_fail(const char *path, size_t *len);
 

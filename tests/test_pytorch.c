@@ -15,6 +15,7 @@
 
 #include "tokvec/verify.h"
 #include "failalloc.h"
+#include "pk_build.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
@@ -557,63 +558,6 @@ static void pytorch_converts_to_safetensors_and_gguf_element_by_element(void **s
 }
 
 /* ---- hostile checkpoints built here ----------------------------------------------------- */
-
-struct pk {
-    uint8_t *buf;
-    size_t len, cap;
-};
-
-static void pk_bytes(struct pk *p, const void *data, size_t n)
-{
-    if (p->len + n > p->cap) {
-        p->cap = (p->len + n) * 2 + 256;
-        p->buf = realloc(p->buf, p->cap);
-        assert_non_null(p->buf);
-    }
-    memcpy(p->buf + p->len, data, n);
-    p->len += n;
-}
-
-static void pk_op(struct pk *p, uint8_t op)
-{
-    pk_bytes(p, &op, 1);
-}
-
-static void pk_u32(struct pk *p, uint32_t v)
-{
-    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    pk_bytes(p, b, 4);
-}
-
-static void pk_str(struct pk *p, const char *s)
-{
-    pk_op(p, 'X');
-    pk_u32(p, (uint32_t)strlen(s));
-    pk_bytes(p, s, strlen(s));
-}
-
-static void pk_global(struct pk *p, const char *module, const char *name)
-{
-    pk_op(p, 'c');
-    pk_bytes(p, module, strlen(module));
-    pk_op(p, '\n');
-    pk_bytes(p, name, strlen(name));
-    pk_op(p, '\n');
-}
-
-/* Any int64: BININT when it fits in 32 bits, else LONG1 of 8 bytes. */
-static void pk_int(struct pk *p, int64_t v)
-{
-    if (v >= INT32_MIN && v <= INT32_MAX) {
-        pk_op(p, 'J');
-        pk_u32(p, (uint32_t)v);
-        return;
-    }
-    pk_op(p, 0x8a);
-    pk_op(p, 8);
-    for (int i = 0; i < 8; i++)
-        pk_op(p, (uint8_t)((uint64_t)v >> (8 * i)));
-}
 
 struct tspec {
     const char *name, *cls, *key;

@@ -45,15 +45,6 @@ static tv_model *read_npy(const uint8_t *buf, size_t len, tv_error *err)
     return tv_model_read_memory(buf, len, "t.npy", NULL, err);
 }
 
-static size_t count_findings(const tv_model *m, const char *check)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < m->n_findings; i++)
-        if (strcmp(m->findings[i].check, check) == 0)
-            n++;
-    return n;
-}
-
 static void npy_reads_every_supported_dtype_in_versions_1_2_and_3(void **state)
 {
     (void)state;

@@ -116,15 +116,6 @@ static tv_model *read_buf(const struct pbuf *b, tv_error *err)
     return tv_model_read_memory(b->data, b->len, "test.model", NULL, err);
 }
 
-static size_t count_findings(const tv_model *m, const char *check)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < m->n_findings; i++)
-        if (strcmp(m->findings[i].check, check) == 0)
-            n++;
-    return n;
-}
-
 static const struct tv_meta *meta(const tv_model *m, const char *key)
 {
     const struct tv_meta *e = tv_model_meta_find_origin(m, TV_ORIGIN_OTHER, key);

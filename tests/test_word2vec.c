@@ -12,15 +12,6 @@
 #include "failalloc.h"
 #include "testutil.h"
 
-static size_t count_findings(const tv_model *m, const char *check)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < m->n_findings; i++)
-        if (strcmp(m->findings[i].check, check) == 0)
-            n++;
-    return n;
-}
-
 static const char *finding_message(const tv_model *m, const char *check)
 {
     for (size_t i = 0; i < m->n_findings; i++)

@@ -76,6 +76,15 @@ tv_model *fixture_open_or_fail(const char *relative)
     return m;
 }
 
+size_t count_findings(const tv_model *m, const char *check)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_findings; i++)
+        if (strcmp(m->findings[i].check, check) == 0)
+            n++;
+    return n;
+}
+
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;

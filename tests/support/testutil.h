@@ -27,6 +27,9 @@ tv_model *model_open_or_fail(const char *path, const struct tv_open_options *opt
 /* Opens real_fixture(relative); fails the test with "relative: error". */
 tv_model *fixture_open_or_fail(const char *relative);
 
+/* How many of m's findings are of this check ("structure.trailing_bytes"). */
+size_t count_findings(const tv_model *m, const char *check);
+
 /* Reads a whole file into a tv_malloc'ed buffer (NUL-terminated); fails the test on error. */
 uint8_t *read_file_or_fail(const char *path, size_t *len);
 

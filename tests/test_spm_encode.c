@@ -320,12 +320,14 @@ static void live_library_gives_the_committed_references(void **state)
 
 /* Models the library trained on the test texts, committed with its results: user-
    defined pieces and byte fallback in Unigram, whitespace as suffix with byte fallback
-   in BPE, unused pieces in BPE, spaces not escaped, WORD. */
+   in BPE, unused pieces in BPE, spaces not escaped, WORD, custom normalization rules
+   with a denormalizer ("A" -> "a" when encoding, "a" -> "A" when decoding). */
 static void trained_models_match_the_library(void **state)
 {
     (void)state;
     static const char *const names[] = {"unigram-identity-bytefb-ud", "bpe-suffix-bytefb",
-                                        "bpe-unused", "unigram-noescape", "word-identity"};
+                                        "bpe-unused", "unigram-noescape", "word-identity",
+                                        "unigram-rules-denorm"};
     struct texts in;
     texts_load(&in);
     for (size_t i = 0; i < TV_ARRAY_SIZE(names); i++) {
@@ -380,7 +382,8 @@ static void live_library_agrees_on_random_text(void **state)
     if (!have_library())
         skip();
     static const char *const trained[] = {"unigram-identity-bytefb-ud", "bpe-suffix-bytefb",
-                                          "bpe-unused", "unigram-noescape", "word-identity"};
+                                          "bpe-unused", "unigram-noescape", "word-identity",
+                                        "unigram-rules-denorm"};
     char *dir = make_temp_dir();
     char command[4096], random_path[1024];
     snprintf(random_path, sizeof random_path, "%s/random.txt", dir);

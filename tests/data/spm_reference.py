@@ -23,7 +23,8 @@ PATH does not see Debian's packages). Texts are read as UTF-8 and split on "\\n"
   spm_reference.py --variants DIR TEXT...
       trains small models of the kinds the real fixtures lack (user-defined and control
       symbols, byte fallback in Unigram, whitespace as suffix, no dummy prefix, whitespace
-      kept, unused pieces, spaces not escaped, other normalizers) on the TEXT files and
+      kept, unused pieces, spaces not escaped, other normalizers, custom normalization
+      and denormalization rules) on the TEXT files and
       writes, for each, DIR/NAME.model, DIR/NAME.ids (as above, on the TEXT lines),
       DIR/NAME.decoded and DIR/NAME.offsets (as --decode, --offsets); prints the names,
       one per line
@@ -42,13 +43,13 @@ The committed tests/data/spm/*.ids and *.decoded files were made with
           tests/data/spm_extra.txt > tests/data/spm/$n.offsets
   done
 
-and tests/data/spm/trained/ holds the variants whose models are small (identity
-normalizer, no charsmap), from
+and tests/data/spm/trained/ holds the variants whose models are small (no large
+charsmap), from
 
   tests/data/spm_reference.py --variants /tmp/v ../shared/fixtures/real/text/mixed.txt \\
       tests/data/spm_extra.txt
   for n in unigram-identity-bytefb-ud bpe-suffix-bytefb bpe-unused unigram-noescape \\
-           word-identity; do cp /tmp/v/$n.model /tmp/v/$n.ids /tmp/v/$n.offsets \\
+           word-identity unigram-rules-denorm; do cp /tmp/v/$n.model /tmp/v/$n.ids /tmp/v/$n.offsets \\
       /tmp/v/$n.decoded tests/data/spm/trained/; done
 
 (sentencepiece 0.1.97; its training is deterministic: the same models come out again).
@@ -167,6 +168,9 @@ VARIANTS = [
     ("bpe-noescape-keepws",
      dict(model_type="bpe", normalization_rule_name="nmt_nfkc",
           remove_extra_whitespaces=False), "noescape"),
+    ("unigram-rules-denorm",
+     dict(model_type="unigram", normalization_rule_tsv="RULES", denormalization_rule_tsv="DENORM"),
+     None),
     ("char-nfkc", dict(model_type="char", normalization_rule_name="nfkc"), None),
     ("word-identity", dict(model_type="word", normalization_rule_name="identity"), None),
 ]
@@ -199,8 +203,15 @@ def variants(out_dir, texts):
         for k in range(3):
             for line in lines:
                 f.write(line + "\n")
+    # custom rules (code points in hex): "A" -> "a", "α" -> "aa"; decoding: "a" -> "A"
+    rules = {"RULES": "41\t61\n3B1\t61 61\n", "DENORM": "61\t41\n"}
+    for key, text in rules.items():
+        with open(os.path.join(out_dir, key.lower() + ".tsv"), "w") as f:
+            f.write(text)
     for name, options, how in VARIANTS:
         prefix = os.path.join(out_dir, name)
+        options = {k: os.path.join(out_dir, v.lower() + ".tsv") if v in ("RULES", "DENORM")
+                   else v for k, v in options.items()}
         spm.SentencePieceTrainer.train(
             input=corpus, model_prefix=prefix, vocab_size=700, hard_vocab_limit=False,
             character_coverage=0.98, minloglevel=2, **options)

@@ -1,7 +1,7 @@
 /*
  * tokvec tokenizer: text -> ids and ids -> text, id for id what Hugging Face
  * `tokenizers` produces for the same tokenizer.json (and what llama.cpp produces for a
- * GGUF vocabulary).
+ * GGUF vocabulary, and the SentencePiece library for a SentencePiece .model file).
  *
  * A tokenizer borrows its model: free the tokenizer before the model. A tokenizer is
  * used by one thread at a time (it keeps scratch memory and caches between calls);
@@ -24,11 +24,13 @@ typedef struct tv_tokenizer tv_tokenizer; /* opaque */
 /* Flags of tv_encode(). */
 enum {
     /* Add what the post-processor adds (BOS/EOS, [CLS]/[SEP]); for GGUF vocabularies,
-       BOS/EOS as tokenizer.ggml.add_bos_token/add_eos_token say. Off by default, as
+       BOS/EOS as tokenizer.ggml.add_bos_token/add_eos_token say; for a SentencePiece
+       .model, its BOS piece (EOS at the end when it has none). Off by default, as
        the reference's add_special_tokens=False. */
     TV_ENCODE_ADD_SPECIAL = 1u << 0,
     /* Special tokens written in the text ("<|endoftext|>") are plain text: they are
-       not matched as one token but tokenized like any other text. */
+       not matched as one token but tokenized like any other text. (A SentencePiece
+       .model never matches its control pieces in the text, as that library.) */
     TV_ENCODE_NO_PARSE_SPECIAL = 1u << 1,
     /* Fill tv_ids.offsets with the byte range of the input each id came from. */
     TV_ENCODE_OFFSETS = 1u << 2
@@ -73,7 +75,8 @@ void tv_tokenizer_free(tv_tokenizer *t);
 /*
  * Encodes len bytes of text into out (its previous contents are replaced). Bytes
  * that are not valid UTF-8 are read as U+FFFD (one per invalid sequence, as Rust's
- * String::from_utf8_lossy does); their offsets cover the invalid bytes. Returns 0, or
+ * String::from_utf8_lossy does; for a SentencePiece .model, one per invalid byte, as
+ * that library reads them); their offsets cover the invalid bytes. Returns 0, or
  * -1 with err (out of memory, a text over 1 GiB, a vocabulary missing its unknown
  * token when one is needed). flags: TV_ENCODE_*.
  */

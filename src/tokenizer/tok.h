@@ -628,7 +628,8 @@ struct tv_tokenizer {
     struct tk_toks toks;
 };
 
-/* Constructors (tk_config.c, tk_gguf.c): fill t from the vocabulary. 0 or -1 with err. */
+/* Constructors (tk_config.c, tk_gguf.c, tk_sentencepiece.c): fill t from the vocabulary.
+   0 or -1 with err. */
 int tk_config_from_json(tv_tokenizer *t, struct tv_vocab *v, tv_error *err);
 int tk_config_from_gguf(tv_tokenizer *t, struct tv_vocab *v, tv_error *err);
 int tk_config_from_vocab(tv_tokenizer *t, struct tv_vocab *v, tv_error *err);

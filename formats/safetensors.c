@@ -700,13 +700,7 @@ static int probe_index(const uint8_t *buf, size_t len, const char *name)
 /* The index given directly: its shards are next to it. */
 static int read_index(tv_model *m, tv_blob *blob, tv_error *err)
 {
-    const char *slash = strrchr(blob->name, '/');
-    char *dir = slash ? tv_strndup(blob->name, slash == blob->name ? 1 : (size_t)(slash - blob->name))
-                      : tv_strdup(".");
-    if (!dir)
-        return tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", blob->name);
-    tv_dir *source = tv_dir_new_path(dir, err);
-    tv_free(dir);
+    tv_dir *source = tv_dir_new_parent(blob->name, err);
     if (!source)
         return -1;
     int rc = tv_safetensors_read_index(m, blob, source, err);

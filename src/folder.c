@@ -325,3 +325,17 @@ tv_dir *tv_dir_new_path(const char *path, tv_error *err)
     d->base.ops = &path_ops;
     return &d->base;
 }
+
+tv_dir *tv_dir_new_parent(const char *path, tv_error *err)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? tv_strndup(path, slash == path ? 1 : (size_t)(slash - path))
+                      : tv_strdup(".");
+    if (!dir) {
+        tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    tv_dir *d = tv_dir_new_path(dir, err);
+    tv_free(dir);
+    return d;
+}

@@ -157,6 +157,9 @@ void tv_out_abort(tv_out *out);                /* frees out; NULL is fine */
 typedef struct tv_dir tv_dir;
 /* A folder on disk (symlinks are followed, as the Hugging Face cache needs). */
 tv_dir *tv_dir_new_path(const char *path, tv_error *err);
+/* The folder on disk that holds the file at path (up to its last '/', else "."), where
+   an index file given directly finds its shards. */
+tv_dir *tv_dir_new_parent(const char *path, tv_error *err);
 /* Whether the folder has a file called name. In an archive also true for a member
    that will be refused when opened (a link, a name that leaves the archive), so that
    the refusal is reported instead of the file being skipped. */

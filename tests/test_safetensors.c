@@ -196,11 +196,7 @@ static void safetensors_accepts_tinygrad_header_padded_with_spaces(void **state)
 static void safetensors_keeps_string_metadata_of_coffeevampir3_mlp(void **state)
 {
     (void)state;
-    tv_error err = {0};
-    tv_model *m = tv_model_open(real_fixture("safetensors/coffeevampir3-mlp/model.safetensors"),
-                                NULL, &err);
-    if (!m)
-        fail_msg("%s", err.message);
+    tv_model *m = fixture_open_or_fail("safetensors/coffeevampir3-mlp/model.safetensors");
     assert_meta_string(m, "version", "1.0");
     assert_meta_string(m, "git_tag", "v1.45");
     assert_int_equal(tv_model_tensor_count(m), 4);
@@ -212,11 +208,8 @@ static void safetensors_keeps_string_metadata_of_coffeevampir3_mlp(void **state)
 static void safetensors_gpt2_file_has_wte_50257_x_16(void **state)
 {
     (void)state;
-    tv_error err = {0};
-    tv_model *m = tv_model_open(
-        real_fixture("safetensors/tiny-llm-cicd-gpt2-vocab50257/model.safetensors"), NULL, &err);
-    if (!m)
-        fail_msg("%s", err.message);
+    tv_model *m =
+        fixture_open_or_fail("safetensors/tiny-llm-cicd-gpt2-vocab50257/model.safetensors");
     assert_int_equal(tv_model_tensor_count(m), 16);
     const struct tv_tensor *wte = tensor_of(m, "transformer.wte.weight", TV_DTYPE_F32, 2, 50257, 16);
     assert_int_equal(wte->offset, 8 + 1456 + 29632);
@@ -318,12 +311,8 @@ static void safetensors_reads_model2vec_embeddings_in_each_dtype(void **state)
 static void safetensors_reads_model2vec_vocab_quantized_tensors(void **state)
 {
     (void)state;
-    tv_error err = {0};
-    tv_model *m = tv_model_open(
-        real_fixture("safetensors/model2vec-test-model-vocab-quantized/model.safetensors"), NULL,
-        &err);
-    if (!m)
-        fail_msg("%s", err.message);
+    tv_model *m =
+        fixture_open_or_fail("safetensors/model2vec-test-model-vocab-quantized/model.safetensors");
     assert_int_equal(tv_model_tensor_count(m), 3);
     /* header order: weights, embeddings, mapping */
     assert_string_equal(tv_model_tensor(m, 0)->name, "weights");
@@ -341,11 +330,7 @@ static void safetensors_reads_model2vec_vocab_quantized_tensors(void **state)
 static void safetensors_reads_minicpm3_test_weights(void **state)
 {
     (void)state;
-    tv_error err = {0};
-    tv_model *m = tv_model_open(
-        real_fixture("safetensors/ollama-minicpm3-testdata/model.safetensors"), NULL, &err);
-    if (!m)
-        fail_msg("%s", err.message);
+    tv_model *m = fixture_open_or_fail("safetensors/ollama-minicpm3-testdata/model.safetensors");
     assert_int_equal(tv_model_tensor_count(m), 15);
     const struct tv_tensor *e = tensor_of(m, "model.embed_tokens.weight", TV_DTYPE_F32, 2, 100, 100);
     tensor_of(m, "lm_head.weight", TV_DTYPE_F32, 2, 100, 100);

@@ -947,18 +947,28 @@ static void safetensors_index_never_opens_a_shard_outside_its_folder(void **stat
 
 /* ---- failing allocations ---------------------------------------------------------------- */
 
-/* Opens path (or reads buf) with allocation number budget and every later one failing;
-   returns whether the model could be read (it is freed at once). */
-static bool open_failing(const char *path, const void *buf, size_t len, long budget,
-                              tv_error *err)
+/* Opens path (or reads buf) with allocation number budget and every later one failing,
+   for budget = 0, 1, ... until the model can be read; a leak or an error other than
+   running out of memory fails the test. Returns that budget (100000: never). */
+static long first_budget_that_reads(const char *path, const void *buf, size_t len)
 {
-    failalloc_begin(budget);
-    tv_model *m = path ? tv_model_open(path, NULL, err)
-                       : tv_model_read_memory(buf, len, "t.safetensors", NULL, err);
-    bool ok = m != NULL;
-    tv_model_free(m);
-    failalloc_end();
-    return ok;
+    long budget;
+    for (budget = 0; budget < 100000; budget++) {
+        tv_error err = {0};
+        failalloc_begin(budget);
+        tv_model *m = path ? tv_model_open(path, NULL, &err)
+                           : tv_model_read_memory(buf, len, "t.safetensors", NULL, &err);
+        bool ok = m != NULL;
+        tv_model_free(m);
+        failalloc_end();
+        if (failalloc_live() != 0)
+            fail_msg("budget %ld: %ld allocations leaked", budget, failalloc_live());
+        if (ok)
+            break;
+        if (err.code != TV_ERR_NOMEM)
+            fail_msg("budget %ld: code %d: %s", budget, err.code, err.message);
+    }
+    return budget;
 }
 
 static void safetensors_reader_survives_every_failed_allocation(void **state)
@@ -968,17 +978,7 @@ static void safetensors_reader_survives_every_failed_allocation(void **state)
     uint8_t *buf = st_build("{\"__metadata__\":{\"format\":\"pt\"}," T_A
                             ",\"b\":{\"dtype\":\"U8\",\"shape\":[3],\"data_offsets\":[8,11]}}",
                             11, &len);
-    long budget;
-    for (budget = 0; budget < 100000; budget++) {
-        tv_error err = {0};
-        bool ok = open_failing(NULL, buf, len, budget, &err);
-        if (failalloc_live() != 0)
-            fail_msg("budget %ld: %ld allocations leaked", budget, failalloc_live());
-        if (ok)
-            break;
-        if (err.code != TV_ERR_NOMEM)
-            fail_msg("budget %ld: code %d: %s", budget, err.code, err.message);
-    }
+    long budget = first_budget_that_reads(NULL, buf, len);
     print_message("  single file: succeeded from allocation budget %ld\n", budget);
     assert_true(budget > 0 && budget < 100000);
     free(buf);
@@ -992,17 +992,7 @@ static void safetensors_index_survives_every_failed_allocation(void **state)
                              H_C);
     char path[4096];
     snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
-    long budget;
-    for (budget = 0; budget < 100000; budget++) {
-        tv_error err = {0};
-        bool ok = open_failing(path, NULL, 0, budget, &err);
-        if (failalloc_live() != 0)
-            fail_msg("budget %ld: %ld allocations leaked", budget, failalloc_live());
-        if (ok)
-            break;
-        if (err.code != TV_ERR_NOMEM)
-            fail_msg("budget %ld: code %d: %s", budget, err.code, err.message);
-    }
+    long budget = first_budget_that_reads(path, NULL, 0);
     print_message("  index: succeeded from allocation budget %ld\n", budget);
     assert_true(budget > 0 && budget < 100000);
     remove_tree(dir);

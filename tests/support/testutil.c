@@ -116,58 +116,14 @@ static char *slurp_fd(int fd)
     return copy;
 }
 
-int run_cli(char **out, char **errout, const char *arg, ...)
+/* run_cli and run_cli_rss: the arguments after arg come from ap. */
+static int run_cli_va(char **out, char **errout, long *max_rss_kb, const char *arg, va_list ap)
 {
     const char *argv[64];
     int argc = 0;
     argv[argc++] = TOKVEC_CLI_PATH;
-    va_list ap;
-    va_start(ap, arg);
     for (const char *a = arg; a && argc < 63; a = va_arg(ap, const char *))
         argv[argc++] = a;
-    va_end(ap);
-    argv[argc] = NULL;
-
-    char out_path[] = "/tmp/tokvec-cli-out-XXXXXX", err_path[] = "/tmp/tokvec-cli-err-XXXXXX";
-    int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
-    assert_true(out_fd >= 0 && err_fd >= 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(out_fd, 1);
-        dup2(err_fd, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    lseek(out_fd, 0, SEEK_SET);
-    lseek(err_fd, 0, SEEK_SET);
-    char *o = slurp_fd(out_fd), *e = slurp_fd(err_fd);
-    close(out_fd);
-    close(err_fd);
-    unlink(out_path);
-    unlink(err_path);
-    if (out)
-        *out = o;
-    else
-        tv_free(o);
-    if (errout)
-        *errout = e;
-    else
-        tv_free(e);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-int run_cli_rss(char **out, char **errout, long *max_rss_kb, const char *arg, ...)
-{
-    const char *argv[64];
-    int argc = 0;
-    argv[argc++] = TOKVEC_CLI_PATH;
-    va_list ap;
-    va_start(ap, arg);
-    for (const char *a = arg; a && argc < 63; a = va_arg(ap, const char *))
-        argv[argc++] = a;
-    va_end(ap);
     argv[argc] = NULL;
 
     char out_path[] = "/tmp/tokvec-cli-out-XXXXXX", err_path[] = "/tmp/tokvec-cli-err-XXXXXX";
@@ -202,4 +158,22 @@ int run_cli_rss(char **out, char **errout, long *max_rss_kb, const char *arg, ..
     else
         tv_free(e);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int run_cli(char **out, char **errout, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int rc = run_cli_va(out, errout, NULL, arg, ap);
+    va_end(ap);
+    return rc;
+}
+
+int run_cli_rss(char **out, char **errout, long *max_rss_kb, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int rc = run_cli_va(out, errout, max_rss_kb, arg, ap);
+    va_end(ap);
+    return rc;
 }

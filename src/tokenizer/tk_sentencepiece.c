@@ -278,6 +278,9 @@ static int normalize(const struct sp_norm *nm, const char *in, size_t len, struc
     uint32_t consumed = 0;
     const char *sp;
     size_t sp_len, n;
+    const char *space = nm->escape_whitespaces ? SPACE_SYMBOL : " ";
+    size_t space_len = nm->escape_whitespaces ? 3 : 1;
+    bool prev_space = nm->remove_extra_whitespaces;
     if (nm->remove_extra_whitespaces) {
         while (len > 0) {
             n = norm_prefix(nm, in, len, &sp, &sp_len);
@@ -290,12 +293,9 @@ static int normalize(const struct sp_norm *nm, const char *in, size_t len, struc
     }
     if (len == 0)
         goto out;
-    const char *space = nm->escape_whitespaces ? SPACE_SYMBOL : " ";
-    size_t space_len = nm->escape_whitespaces ? 3 : 1;
     if (!nm->ws_suffix && nm->add_dummy_prefix &&
         text_put(t, space, space_len, consumed, n2o, err) < 0)
         return -1;
-    bool prev_space = nm->remove_extra_whitespaces;
     while (len > 0) {
         n = norm_prefix(nm, in, len, &sp, &sp_len);
         while (prev_space && sp_len > 0 && sp[0] == ' ') {

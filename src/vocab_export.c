@@ -1571,6 +1571,19 @@ static int prepare_texts(struct builder *b, bool bert)
     return 0;
 }
 
+/* The finished document as compact text in *json (tv_free'd by the caller) and *len,
+   unless building it ran out of memory (oom). Returns 0, or -1 with err. */
+static int print_document(const cJSON *doc, bool oom, const char *file, char **json,
+                          size_t *len, tv_error *err)
+{
+    char *text = oom ? NULL : cJSON_PrintUnformatted(doc);
+    if (!text)
+        return tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory writing tokenizer.json", file);
+    *json = text;
+    *len = strlen(text);
+    return 0;
+}
+
 static int rebuild(const tv_model *m, const struct tv_ggml_vocab *g, const char *file,
                    char **json, size_t *len, tv_error *err)
 {
@@ -1653,18 +1666,7 @@ static int rebuild(const tv_model *m, const struct tv_ggml_vocab *g, const char 
 done:
     if (b.failed)
         goto out;
-    if (!b.oom) {
-        char *text = cJSON_PrintUnformatted(doc);
-        if (text) {
-            *json = text;
-            *len = strlen(text);
-            rc = 0;
-        } else {
-            b.oom = true;
-        }
-    }
-    if (b.oom)
-        tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory writing tokenizer.json", file);
+    rc = print_document(doc, b.oom, file, json, len, err);
 out:
     cJSON_Delete(doc);
     tv_free(b.text);
@@ -1778,18 +1780,7 @@ static int word_level_json(const tv_model *m, const struct tv_vocab *v, char **j
             add_num(&b, vocab, v->tokens[id].text, (double)id);
     add_str(&b, model, "unk_token", unk >= 0 ? v->tokens[unk].text : "<unk>");
 done:
-    if (!b.oom) {
-        char *text = cJSON_PrintUnformatted(doc);
-        if (text) {
-            *json = text;
-            *len = strlen(text);
-            rc = 0;
-        } else {
-            b.oom = true;
-        }
-    }
-    if (b.oom)
-        tv_error_set(err, TV_ERR_NOMEM, "%s: out of memory writing tokenizer.json", file);
+    rc = print_document(doc, b.oom, file, json, len, err);
 out:
     cJSON_Delete(doc);
     tv_strmap_release(&words);

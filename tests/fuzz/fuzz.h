@@ -9,6 +9,10 @@
  *                          to the target once: a ctest case in every build, so every
  *                          input ever found stays a regression test without clang
  *
+ * tests/fuzz/crashers/<target>/ keeps inputs that still crash, for bugs found and
+ * reported but not fixed yet (each named after the bug); they are not replayed. When a
+ * bug is fixed, its input moves to regressions/.
+ *
  * A target reads its input with the reader it is named after and, when the read
  * succeeds, walks the model (fuzz_walk): every accessor inspect uses, every verify
  * check, the tokenizer (construction, encoding and decoding a fixed text) and dtype

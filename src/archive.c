@@ -490,7 +490,8 @@ tv_archive *tv_archive_open(tv_blob *file, const struct tv_unpack_limits *lim, t
     for (size_t i = 0; i < ar->n_members; i++)
         if (ar->members[i].key)
             ar->sorted[ar->n_sorted++] = (struct sorted_key){ar->members[i].key, i};
-    qsort(ar->sorted, ar->n_sorted, sizeof *ar->sorted, cmp_sorted);
+    if (ar->n_sorted > 1) /* an empty archive has no array at all */
+        qsort(ar->sorted, ar->n_sorted, sizeof *ar->sorted, cmp_sorted);
     if (ar->raw && archive_format(ar->reader) != ARCHIVE_FORMAT_RAW)
         ar->raw = false; /* a compressed tar */
     reader_close(ar);

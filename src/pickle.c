@@ -400,7 +400,7 @@ static int pop_mark(struct vm *vm, struct tv_pkl ***items, size_t *n)
     if (!vm->n_marks)
         return vm_fail(vm, TV_ERR_DATA, "no MARK to close");
     size_t at = vm->marks[--vm->n_marks];
-    *items = vm->stack + at;
+    *items = vm->stack ? vm->stack + at : NULL; /* nothing pushed yet: no stack */
     *n = vm->n_stack - at;
     vm->n_stack = at;
     return 0;
@@ -608,7 +608,7 @@ static int op_tuple(struct vm *vm, size_t n_fixed)
             return vm_fail(vm, TV_ERR_DATA, "stack underflow: needs %zu values, %zu there", n,
                            vm->n_stack - fence(vm));
         vm->n_stack -= n;
-        items = vm->stack + vm->n_stack;
+        items = vm->stack ? vm->stack + vm->n_stack : NULL;
     }
     return push(vm, make_tuple(vm, items, n));
 }

@@ -20,7 +20,19 @@ struct ctx {
     tv_tokenizer *t;
     const char *file;
     tv_error *err;
+    size_t n_ids;   /* ids the vocabulary has (model + added); 0: not known */
 };
+
+/* A post-processor id must name a token: the reference would emit any number, but an id
+   outside the vocabulary has no row in the embedding and no text to decode. */
+static int check_processor_id(struct ctx *c, const char *path, uint64_t id)
+{
+    if (c->n_ids && id >= c->n_ids)
+        return tv_error_set(c->err, TV_ERR_DATA,
+                            "%s: %s: special token id %llu is outside the vocabulary (%zu ids)",
+                            c->file, path, (unsigned long long)id, c->n_ids);
+    return 0;
+}
 
 static int bad(struct ctx *c, const char *path, const char *fmt, const char *what)
 {
@@ -629,6 +641,8 @@ static int get_pair_id(struct ctx *c, const cJSON *obj, const char *key, uint32_
     if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 2 ||
         tv_json_uint(cJSON_GetArrayItem(f, 1), &v) < 0 || v > UINT32_MAX)
         return bad(c, p, "expected [\"token\", id]", NULL);
+    if (check_processor_id(c, p, v) < 0)
+        return -1;
     *id = (uint32_t)v;
     return 0;
 }
@@ -679,6 +693,8 @@ static int parse_template(struct ctx *c, const cJSON *obj, struct tk_processor *
             uint64_t v;
             if (tv_json_uint(idv, &v) < 0 || v > UINT32_MAX)
                 return bad(c, ip, "special token ids must be non-negative integers", NULL);
+            if (check_processor_id(c, ip, v) < 0)
+                return -1;
             it->ids[it->n_ids++] = (uint32_t)v;
         }
     }
@@ -1237,7 +1253,7 @@ out:
 
 int tk_config_from_json(tv_tokenizer *t, struct tv_vocab *v, tv_error *err)
 {
-    struct ctx c = {t, t->origin, err};
+    struct ctx c = {t, t->origin, err, v->n_tokens};
     if (!cJSON_IsObject(v->model_json))
         return bad(&c, "model", "expected an object", NULL);
     if (parse_model(&c, v) < 0)

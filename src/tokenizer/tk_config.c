@@ -296,30 +296,52 @@ static int push_norm(struct ctx *c, struct tk_normalizer *n)
     return 0;
 }
 
-static int parse_normalizer(struct ctx *c, const cJSON *obj, const char *path, int depth)
+/* What every component object (normalizer, pre-tokenizer, decoder, post-processor)
+   shares: a depth bound, an object, a "type". Returns the type, or NULL with err set. */
+static const char *component_type(struct ctx *c, const cJSON *obj, const char *path, int depth)
 {
-    if (depth > 32)
-        return bad(c, path, "nested too deep", NULL);
-    if (!cJSON_IsObject(obj))
-        return bad(c, path, "expected an object", NULL);
+    if (depth > 32) {
+        bad(c, path, "nested too deep", NULL);
+        return NULL;
+    }
+    if (!cJSON_IsObject(obj)) {
+        bad(c, path, "expected an object", NULL);
+        return NULL;
+    }
     const char *type = type_of(obj);
     if (!type)
-        return bad(c, path, "missing \"type\"", NULL);
-    struct tk_normalizer n = {0};
-    if (strcmp(type, "Sequence") == 0) {
-        const cJSON *list = field(obj, "normalizers");
-        if (!cJSON_IsArray(list))
-            return bad(c, path, "Sequence without a \"normalizers\" list", NULL);
-        int i = 0;
-        const cJSON *item;
-        cJSON_ArrayForEach(item, list) {
-            char p[PATH_MAX_LEN];
-            snprintf(p, sizeof p, "%.200s.normalizers[%d]", path, i++);
-            if (parse_normalizer(c, item, p, depth + 1) < 0)
-                return -1;
-        }
-        return 0;
+        bad(c, path, "missing \"type\"", NULL);
+    return type;
+}
+
+/* A {"type": "Sequence", "<key>": [...]} component: parse each element in order. */
+static int parse_sequence(struct ctx *c, const cJSON *obj, const char *path, const char *key,
+                          int depth,
+                          int (*parse)(struct ctx *, const cJSON *, const char *, int))
+{
+    const cJSON *list = field(obj, key);
+    if (!cJSON_IsArray(list))
+        return tv_error_set(c->err, TV_ERR_DATA, "%s: %s: Sequence without a \"%s\" list",
+                            c->file, path, key);
+    int i = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, list) {
+        char sub[PATH_MAX_LEN];
+        snprintf(sub, sizeof sub, "%.200s.%s[%d]", path, key, i++);
+        if (parse(c, item, sub, depth + 1) < 0)
+            return -1;
     }
+    return 0;
+}
+
+static int parse_normalizer(struct ctx *c, const cJSON *obj, const char *path, int depth)
+{
+    const char *type = component_type(c, obj, path, depth);
+    if (!type)
+        return -1;
+    struct tk_normalizer n = {0};
+    if (strcmp(type, "Sequence") == 0)
+        return parse_sequence(c, obj, path, "normalizers", depth, parse_normalizer);
     if (strcmp(type, "NFC") == 0)
         n.kind = TK_NORM_NFC;
     else if (strcmp(type, "NFD") == 0)
@@ -437,28 +459,12 @@ static int regex_pattern(struct ctx *c, struct tk_pattern *pat, const char *re, 
 
 static int parse_pretok(struct ctx *c, const cJSON *obj, const char *path, int depth)
 {
-    if (depth > 32)
-        return bad(c, path, "nested too deep", NULL);
-    if (!cJSON_IsObject(obj))
-        return bad(c, path, "expected an object", NULL);
-    const char *type = type_of(obj);
+    const char *type = component_type(c, obj, path, depth);
     if (!type)
-        return bad(c, path, "missing \"type\"", NULL);
+        return -1;
     struct tk_pretok p = {0};
-    if (strcmp(type, "Sequence") == 0) {
-        const cJSON *list = field(obj, "pretokenizers");
-        if (!cJSON_IsArray(list))
-            return bad(c, path, "Sequence without a \"pretokenizers\" list", NULL);
-        int i = 0;
-        const cJSON *item;
-        cJSON_ArrayForEach(item, list) {
-            char sub[PATH_MAX_LEN];
-            snprintf(sub, sizeof sub, "%.200s.pretokenizers[%d]", path, i++);
-            if (parse_pretok(c, item, sub, depth + 1) < 0)
-                return -1;
-        }
-        return 0;
-    }
+    if (strcmp(type, "Sequence") == 0)
+        return parse_sequence(c, obj, path, "pretokenizers", depth, parse_pretok);
     if (strcmp(type, "ByteLevel") == 0) {
         p.kind = TK_PRE_BYTE_LEVEL;
         if (get_bool(c, obj, "add_prefix_space", true, &p.add_prefix_space, path) < 0 ||
@@ -535,29 +541,13 @@ static int set_text(struct ctx *c, char **dst, size_t *dst_len, const char *s)
 
 static int parse_decoder(struct ctx *c, const cJSON *obj, const char *path, int depth)
 {
-    if (depth > 32)
-        return bad(c, path, "nested too deep", NULL);
-    if (!cJSON_IsObject(obj))
-        return bad(c, path, "expected an object", NULL);
-    const char *type = type_of(obj);
+    const char *type = component_type(c, obj, path, depth);
     if (!type)
-        return bad(c, path, "missing \"type\"", NULL);
+        return -1;
     struct tk_decoder d = {0};
     const char *s;
-    if (strcmp(type, "Sequence") == 0) {
-        const cJSON *list = field(obj, "decoders");
-        if (!cJSON_IsArray(list))
-            return bad(c, path, "Sequence without a \"decoders\" list", NULL);
-        int i = 0;
-        const cJSON *item;
-        cJSON_ArrayForEach(item, list) {
-            char sub[PATH_MAX_LEN];
-            snprintf(sub, sizeof sub, "%.200s.decoders[%d]", path, i++);
-            if (parse_decoder(c, item, sub, depth + 1) < 0)
-                return -1;
-        }
-        return 0;
-    }
+    if (strcmp(type, "Sequence") == 0)
+        return parse_sequence(c, obj, path, "decoders", depth, parse_decoder);
     if (strcmp(type, "ByteLevel") == 0) {
         d.kind = TK_DEC_BYTE_LEVEL;
     } else if (strcmp(type, "Metaspace") == 0) {
@@ -703,28 +693,12 @@ static int parse_template(struct ctx *c, const cJSON *obj, struct tk_processor *
 
 static int parse_processor(struct ctx *c, const cJSON *obj, const char *path, int depth)
 {
-    if (depth > 32)
-        return bad(c, path, "nested too deep", NULL);
-    if (!cJSON_IsObject(obj))
-        return bad(c, path, "expected an object", NULL);
-    const char *type = type_of(obj);
+    const char *type = component_type(c, obj, path, depth);
     if (!type)
-        return bad(c, path, "missing \"type\"", NULL);
+        return -1;
     struct tk_processor p = {0};
-    if (strcmp(type, "Sequence") == 0) {
-        const cJSON *list = field(obj, "processors");
-        if (!cJSON_IsArray(list))
-            return bad(c, path, "Sequence without a \"processors\" list", NULL);
-        int i = 0;
-        const cJSON *item;
-        cJSON_ArrayForEach(item, list) {
-            char sub[PATH_MAX_LEN];
-            snprintf(sub, sizeof sub, "%.200s.processors[%d]", path, i++);
-            if (parse_processor(c, item, sub, depth + 1) < 0)
-                return -1;
-        }
-        return 0;
-    }
+    if (strcmp(type, "Sequence") == 0)
+        return parse_sequence(c, obj, path, "processors", depth, parse_processor);
     if (strcmp(type, "TemplateProcessing") == 0) {
         p.kind = TK_PROC_TEMPLATE;
         if (parse_template(c, obj, &p, path) < 0) {

@@ -96,6 +96,8 @@ static const struct {
 
 /* Gaps and overlaps between tensors are reported one by one up to this many. */
 #define GGUF_MAX_OFFSET_FINDINGS 16
+/* ggml's GGML_MAX_NAME: ggml and llama.cpp refuse a tensor name of 64 bytes or more. */
+#define GGUF_MAX_NAME 64
 
 /* ---- the reader ----------------------------------------------------------------- */
 
@@ -709,7 +711,7 @@ static int read_tensors(struct gguf_reader *r, uint64_t n_tensors)
 {
     int rc = -1;
     struct gguf_tensor_info *infos = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0, cap = 0, n_long = 0;
     /* Grown as infos are read, so a lying count allocates nothing. */
     for (uint64_t i = 0; i < n_tensors; i++) {
         if (tv_grow((void **)&infos, &cap, n + 1, sizeof *infos, r->err) < 0) {
@@ -718,8 +720,21 @@ static int read_tensors(struct gguf_reader *r, uint64_t n_tensors)
         }
         if (read_tensor_info(r, i, n_tensors, &infos[n]) < 0)
             goto out;
+        if (infos[n].name_len >= GGUF_MAX_NAME && ++n_long <= GGUF_MAX_OFFSET_FINDINGS &&
+            tv_model_add_finding(r->m, "structure.gguf_names", TV_SEVERITY_WARN, r->err,
+                                 "%s: tensor %llu '%.*s' has a name of %zu bytes; ggml and "
+                                 "llama.cpp refuse names of %d bytes or more",
+                                 r->file, (unsigned long long)i,
+                                 KEY_ARG(infos[n].name, infos[n].name_len), infos[n].name_len,
+                                 GGUF_MAX_NAME) < 0)
+            goto out;
         n++;
     }
+    if (n_long > GGUF_MAX_OFFSET_FINDINGS &&
+        tv_model_add_finding(r->m, "structure.gguf_names", TV_SEVERITY_WARN, r->err,
+                             "%s: %zu more tensor names of %d bytes or more", r->file,
+                             n_long - GGUF_MAX_OFFSET_FINDINGS, GGUF_MAX_NAME) < 0)
+        goto out;
     rc = place_tensors(r, infos, n);
 out:
     tv_free(infos);

@@ -1218,6 +1218,7 @@ static const struct {
     enum source_kind source;
 } structure_checks[] = {
     {"structure.gguf_offsets", SOURCE_GGUF},
+    {"structure.gguf_names", SOURCE_GGUF},
     {"structure.safetensors_alignment", SOURCE_SAFETENSORS},
     {"structure.safetensors_total_size", SOURCE_SAFETENSORS_INDEX},
     {"structure.special_id", SOURCE_SENTENCEPIECE},

@@ -439,13 +439,18 @@ static void gguf_read_accepts_zero_sized_dims_and_nesting_at_the_depth_cap(void 
     gb_release(&b);
 }
 
-static bool has_finding(const tv_model *m, const char *fragment)
+static bool has_check_finding(const tv_model *m, const char *check, const char *fragment)
 {
     for (size_t i = 0; i < m->n_findings; i++)
-        if (strcmp(m->findings[i].check, "structure.gguf_offsets") == 0 &&
+        if (strcmp(m->findings[i].check, check) == 0 &&
             m->findings[i].severity == TV_SEVERITY_WARN && strstr(m->findings[i].message, fragment))
             return true;
     return false;
+}
+
+static bool has_finding(const tv_model *m, const char *fragment)
+{
+    return has_check_finding(m, "structure.gguf_offsets", fragment);
 }
 
 static void gguf_read_reports_gaps_and_overlaps_as_findings(void **state)
@@ -462,6 +467,36 @@ static void gguf_read_reports_gaps_and_overlaps_as_findings(void **state)
     assert_int_equal(tv_model_tensor_count(m), 3);
     assert_true(has_finding(m, "gap of 64 bytes before tensor 'b'"));
     assert_true(has_finding(m, "tensor 'c' (data offset 128, 32 bytes) overlaps tensor 'b'"));
+    assert_int_equal(m->n_findings, 2);
+    tv_model_free(m);
+    gb_release(&b);
+}
+
+/* ggml refuses tensor names of 64 bytes or more (GGML_MAX_NAME); tokvec reads them and warns. */
+static void gguf_read_warns_on_names_ggml_refuses(void **state)
+{
+    (void)state;
+    char name63[64], name64[65], name200[201];
+    memset(name63, 'a', 63);
+    name63[63] = '\0';
+    memset(name64, 'b', 64);
+    name64[64] = '\0';
+    memset(name200, 'c', 200);
+    name200[200] = '\0';
+    struct gguf_build b;
+    tensor_file_begin(&b);
+    gb_tensor(&b, name63, 1, (const uint64_t[]){8}, GB_TYPE_F32, 0);
+    gb_tensor(&b, name64, 1, (const uint64_t[]){8}, GB_TYPE_F32, 32);
+    gb_tensor(&b, name200, 1, (const uint64_t[]){8}, GB_TYPE_F32, 64);
+    gb_align(&b, 32);
+    gb_zeros(&b, 96);
+    tv_model *m = expect_ok(&b);
+    assert_int_equal(tv_model_tensor_count(m), 3);
+    assert_non_null(tv_model_tensor_find(m, name200));
+    assert_true(has_check_finding(m, "structure.gguf_names", "tensor 1 'bbbb"));
+    assert_true(has_check_finding(m, "structure.gguf_names", "a name of 64 bytes"));
+    assert_true(has_check_finding(m, "structure.gguf_names", "a name of 200 bytes"));
+    assert_false(has_check_finding(m, "structure.gguf_names", "aaaa"));
     assert_int_equal(m->n_findings, 2);
     tv_model_free(m);
     gb_release(&b);
@@ -1133,6 +1168,7 @@ int main(void)
         cmocka_unit_test(gguf_read_takes_special_ids_of_any_integer_type_and_both_spellings),
         cmocka_unit_test(gguf_read_accepts_zero_sized_dims_and_nesting_at_the_depth_cap),
         cmocka_unit_test(gguf_read_reports_gaps_and_overlaps_as_findings),
+        cmocka_unit_test(gguf_read_warns_on_names_ggml_refuses),
         cmocka_unit_test(gguf_read_never_touches_tensor_data),
         cmocka_unit_test(gguf_probe_claims_the_magic_only),
         cmocka_unit_test(gguf_read_rejects_big_endian_and_unknown_versions),

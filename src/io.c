@@ -98,8 +98,10 @@ tv_blob *tv_blob_adopt(void *buf, size_t len, const char *name, tv_error *err)
     }
     b->kind = TV_BLOB_HEAP;
     b->base = buf;
-    b->data = buf;
-    b->len = len;
+    /* A blob's data is never NULL, even when empty (an empty archive member adopts no
+       buffer): readers may do pointer arithmetic on it. */
+    b->data = buf ? buf : (const uint8_t *)"";
+    b->len = buf ? len : 0;
     return b;
 }
 

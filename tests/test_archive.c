@@ -474,6 +474,30 @@ static void member_syntax_reads_one_file_like_the_plain_file(void **state)
     tv_free(fixture);
 }
 
+/* An empty member is a blob of no bytes: every probe looks at it (pointer arithmetic on its
+   data included; the fuzzer found a NULL there) and the message says it holds nothing. */
+static void empty_member_is_refused_by_every_probe(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir();
+    static const enum kind kinds[] = {TAR, ZIP_STORED};
+    const struct spec specs[] = {{.name = "empty.json", .data = NULL, .len = 0}};
+    for (size_t k = 0; k < TV_ARRAY_SIZE(kinds); k++) {
+        char name[64];
+        snprintf(name, sizeof name, "e%zu%s", k, kind_suffix(kinds[k]));
+        char *path = path_in(dir, name);
+        write_archive(path, kinds[k], specs, 1);
+        char member[4200];
+        snprintf(member, sizeof member, "%s:empty.json", path);
+        tv_error err = open_fails(member, NULL);
+        assert_contains(err.message, "empty.json");
+        assert_contains(err.message, "0 bytes");
+        tv_free(path);
+    }
+    remove_tree(dir);
+    tv_free(dir);
+}
+
 /* A sharded checkpoint inside an archive: the index reads its shards from the archive,
    whether the folder or the index itself is named. */
 static void archive_sharded_folder_reads_its_shards_from_the_archive(void **state)
@@ -1121,6 +1145,7 @@ int main(void)
         cmocka_unit_test(archive_with_two_model_folders_names_both),
         cmocka_unit_test(archive_nested_folder_is_read_through_the_member_syntax),
         cmocka_unit_test(member_syntax_reads_one_file_like_the_plain_file),
+        cmocka_unit_test(empty_member_is_refused_by_every_probe),
         cmocka_unit_test(archive_sharded_folder_reads_its_shards_from_the_archive),
         cmocka_unit_test(stored_members_are_views_and_compressed_ones_copies),
         cmocka_unit_test(unused_damaged_member_is_never_read),

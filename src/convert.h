@@ -134,8 +134,5 @@ void tv_text_release(struct tv_text *t);
 void tv_text_append(struct tv_text *t, const char *s, size_t len);
 void tv_text_printf(struct tv_text *t, const char *fmt, ...) TV_PRINTF(2, 3);
 int tv_text_json_string(struct tv_text *t, const char *s, size_t len);
-/* Whether bytes are valid UTF-8 (no overlong forms, surrogates or code points past
-   U+10FFFF). */
-bool tv_utf8_valid(const char *s, size_t len);
 
 #endif

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "convert.h" /* tv_utf8_valid */
 #include "internal.h"
 
 int tv_error_set(tv_error *err, int code, const char *fmt, ...)

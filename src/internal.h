@@ -183,6 +183,11 @@ void tv_dir_free(tv_dir *d); /* NULL is fine */
 /* The offset of the first byte that is not part of well-formed UTF-8 (no overlong
    forms, surrogates or code points past U+10FFFF), or len. */
 size_t tv_utf8_valid_prefix(const uint8_t *s, size_t len);
+/* Whether all len bytes are well-formed UTF-8. */
+static inline bool tv_utf8_valid(const char *s, size_t len)
+{
+    return tv_utf8_valid_prefix((const uint8_t *)s, len) == len;
+}
 /* Parses len bytes of JSON; NULL with err naming file and the byte offset. */
 cJSON *tv_json_parse(const uint8_t *buf, size_t len, const char *file, tv_error *err);
 /*

@@ -36,7 +36,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The open options every target uses: the library's defaults, except that archives
-   and .gz files may expand to 8 MiB at most (libFuzzer's -rss_limit_mb is 512). */
+   and .gz files may expand to 2 MiB at most (libFuzzer's -rss_limit_mb is 512). */
 void fuzz_options(struct tv_open_options *opt);
 
 /*

@@ -2,7 +2,7 @@
  * Archives and compressed files (src/archive.c, src/gzip.c): .tar, .tar.gz/.zst/.xz/
  * .bz2, .zip and single .gz files. The input is read the way tokvec reads such a file
  * from disk (a model folder inside, or its only file), with expansion capped at
- * 8 MiB (fuzz_options); then every member of the index is read on its own.
+ * 2 MiB (fuzz_options); then every member of the index is read on its own.
  */
 #include "fuzz.h"
 #include "sources.h"

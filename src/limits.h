@@ -34,7 +34,8 @@
 #define TV_JSON_MAX_DEPTH 512
 
 /* tokenizer.json: nesting of "Sequence" normalizers, pre-tokenizers, processors and
-   decoders that the reader searches (real files nest 1 or 2 deep). */
+   decoders that the reader searches and the tokenizer accepts (real files nest 1 or 2
+   deep). */
 #define TV_TOKENIZER_JSON_MAX_DEPTH 16
 
 /* Token ids given by a file (tokenizer.json, vocab.json) may leave holes, but the id

@@ -817,6 +817,52 @@ static void a_model_without_vocabulary_is_refused(void **state)
     tv_model_free(m);
 }
 
+/* A normalizer of NFC wrapped in `levels` Sequences, in a small WordLevel tokenizer. */
+static tv_model *nested_sequence_model(int levels)
+{
+    char json[4096], norm[2048] = "{\"type\":\"NFC\"}", tmp[2048];
+    for (int i = 0; i < levels; i++) {
+        int n = snprintf(tmp, sizeof tmp, "{\"type\":\"Sequence\",\"normalizers\":[%s]}", norm);
+        assert_true(n > 0 && (size_t)n < sizeof norm);
+        memcpy(norm, tmp, (size_t)n + 1);
+    }
+    int n = snprintf(json, sizeof json,
+             "{\"normalizer\":%s,\"pre_tokenizer\":{\"type\":\"Whitespace\"},"
+             "\"model\":{\"type\":\"WordLevel\",\"vocab\":{\"[UNK]\":0,\"a\":1},"
+             "\"unk_token\":\"[UNK]\"}}",
+             norm);
+    assert_true(n > 0 && (size_t)n < sizeof json);
+    tv_error err = {0};
+    tv_model *m = tv_model_read_memory(json, strlen(json), "nested.json", NULL, &err);
+    if (!m)
+        fail_msg("%s", err.message);
+    return m;
+}
+
+/* The tokenizer accepts Sequences as deep as the reader searches them, and no deeper. */
+static void sequences_nested_past_the_cap_are_refused(void **state)
+{
+    (void)state;
+    tv_model *m = nested_sequence_model(TV_TOKENIZER_JSON_MAX_DEPTH);
+    tv_tokenizer *t = tokenizer_or_fail(m);
+    EXPECT(t, "a", 0, 1);
+    tv_tokenizer_free(t);
+    tv_model_free(m);
+
+    m = nested_sequence_model(TV_TOKENIZER_JSON_MAX_DEPTH + 1);
+    tv_error err = {0};
+    assert_null(tv_tokenizer_new(m, &err));
+    assert_int_equal(err.code, TV_ERR_LIMIT);
+    char want[128];
+    snprintf(want, sizeof want, "nested.json: normalizer.normalizers[0]");
+    assert_non_null(strstr(err.message, want));
+    snprintf(want, sizeof want, "nested %d deep (at most %d)", TV_TOKENIZER_JSON_MAX_DEPTH + 1,
+             TV_TOKENIZER_JSON_MAX_DEPTH);
+    if (!strstr(err.message, want))
+        fail_msg("message: %s", err.message);
+    tv_model_free(m);
+}
+
 /* ---- the CLI --------------------------------------------------------------------------- */
 
 static void cli_encode_and_decode_print_what_the_issue_shows(void **state)
@@ -908,6 +954,7 @@ int main(void)
         cmocka_unit_test(add_special_follows_the_post_processor),
         cmocka_unit_test(no_parse_special_tokenizes_special_literals_as_text),
         cmocka_unit_test(a_model_without_vocabulary_is_refused),
+        cmocka_unit_test(sequences_nested_past_the_cap_are_refused),
         cmocka_unit_test(cli_encode_and_decode_print_what_the_issue_shows),
         cmocka_unit_test(cli_decode_reports_bad_ids),
     };

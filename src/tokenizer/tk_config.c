@@ -300,8 +300,9 @@ static int push_norm(struct ctx *c, struct tk_normalizer *n)
    shares: a depth bound, an object, a "type". Returns the type, or NULL with err set. */
 static const char *component_type(struct ctx *c, const cJSON *obj, const char *path, int depth)
 {
-    if (depth > 32) {
-        bad(c, path, "nested too deep", NULL);
+    if (depth > TV_TOKENIZER_JSON_MAX_DEPTH) {
+        tv_error_set(c->err, TV_ERR_LIMIT, "%s: %s: Sequences nested %d deep (at most %d)",
+                     c->file, path, depth, TV_TOKENIZER_JSON_MAX_DEPTH);
         return NULL;
     }
     if (!cJSON_IsObject(obj)) {

@@ -94,10 +94,9 @@ static const struct {
     {"t5", TV_TOKENIZER_UNIGRAM, false, false},
 };
 
-/* Gaps and overlaps between tensors are reported one by one up to this many. */
-#define GGUF_MAX_OFFSET_FINDINGS 16
-/* ggml's GGML_MAX_NAME: ggml and llama.cpp refuse a tensor name of 64 bytes or more. */
-#define GGUF_MAX_NAME 64
+/* Gaps and overlaps between tensors, and over-long names, are reported one by one up to
+   this many per check, then counted. */
+#define GGUF_MAX_FINDINGS 16
 
 /* ---- the reader ----------------------------------------------------------------- */
 
@@ -636,7 +635,7 @@ static int check_offsets(struct gguf_reader *r, struct gguf_tensor_info *infos, 
             problem = "overlap";
         else if (t->offset > expected)
             problem = "gap";
-        if (problem && ++n_found <= GGUF_MAX_OFFSET_FINDINGS) {
+        if (problem && ++n_found <= GGUF_MAX_FINDINGS) {
             int added;
             if (problem[0] == 'o')
                 added = tv_model_add_finding(
@@ -661,10 +660,10 @@ static int check_offsets(struct gguf_reader *r, struct gguf_tensor_info *infos, 
             prev = t;
         }
     }
-    if (n_found > GGUF_MAX_OFFSET_FINDINGS &&
+    if (n_found > GGUF_MAX_FINDINGS &&
         tv_model_add_finding(r->m, "structure.gguf_offsets", TV_SEVERITY_WARN, r->err,
                              "%s: %zu more gaps or overlaps between tensors", r->file,
-                             n_found - GGUF_MAX_OFFSET_FINDINGS) < 0)
+                             n_found - GGUF_MAX_FINDINGS) < 0)
         goto out;
     rc = 0;
 out:
@@ -720,20 +719,20 @@ static int read_tensors(struct gguf_reader *r, uint64_t n_tensors)
         }
         if (read_tensor_info(r, i, n_tensors, &infos[n]) < 0)
             goto out;
-        if (infos[n].name_len >= GGUF_MAX_NAME && ++n_long <= GGUF_MAX_OFFSET_FINDINGS &&
+        if (infos[n].name_len > TV_GGUF_MAX_NAME_BYTES && ++n_long <= GGUF_MAX_FINDINGS &&
             tv_model_add_finding(r->m, "structure.gguf_names", TV_SEVERITY_WARN, r->err,
                                  "%s: tensor %llu '%.*s' has a name of %zu bytes; ggml and "
-                                 "llama.cpp refuse names of %d bytes or more",
+                                 "llama.cpp allow at most %d",
                                  r->file, (unsigned long long)i,
                                  KEY_ARG(infos[n].name, infos[n].name_len), infos[n].name_len,
-                                 GGUF_MAX_NAME) < 0)
+                                 TV_GGUF_MAX_NAME_BYTES) < 0)
             goto out;
         n++;
     }
-    if (n_long > GGUF_MAX_OFFSET_FINDINGS &&
+    if (n_long > GGUF_MAX_FINDINGS &&
         tv_model_add_finding(r->m, "structure.gguf_names", TV_SEVERITY_WARN, r->err,
-                             "%s: %zu more tensor names of %d bytes or more", r->file,
-                             n_long - GGUF_MAX_OFFSET_FINDINGS, GGUF_MAX_NAME) < 0)
+                             "%s: %zu more tensor names longer than %d bytes", r->file,
+                             n_long - GGUF_MAX_FINDINGS, TV_GGUF_MAX_NAME_BYTES) < 0)
         goto out;
     rc = place_tensors(r, infos, n);
 out:

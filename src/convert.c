@@ -38,7 +38,6 @@
 #define COPY_CHUNK (4u << 20)          /* bytes copied per write when the dtype is kept */
 #define SCRATCH_FLOATS (256u * 1024u)  /* 1 MiB of f32 for conversions */
 #define MAX_ELEMENT_BYTES 8            /* the widest element a conversion writes (F64) */
-#define GGUF_MAX_NAME_BYTES 63         /* ggml's GGML_MAX_NAME is 64 with the NUL */
 
 /* ---- text buffers and JSON strings ---------------------------------------------- */
 
@@ -658,10 +657,10 @@ static int check_tensor(const struct tv_write_plan *p, const struct tv_plan_tens
                                 "safetensors header (JSON) cannot hold", p->out_name, pt->name);
         return 0;
     }
-    if (len > GGUF_MAX_NAME_BYTES)
+    if (len > TV_GGUF_MAX_NAME_BYTES)
         return tv_error_set(err, TV_ERR_UNSUPPORTED,
                             "%s: tensor '%.200s': name of %zu bytes; GGUF (ggml) allows at most "
-                            "%d", p->out_name, pt->name, len, GGUF_MAX_NAME_BYTES);
+                            "%d", p->out_name, pt->name, len, TV_GGUF_MAX_NAME_BYTES);
     if (t->n_dims > TV_GGUF_MAX_DIMS)
         return tv_error_set(err, TV_ERR_UNSUPPORTED,
                             "%s: tensor '%s': %u dimensions; GGUF (ggml) allows at most %d",

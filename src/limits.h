@@ -13,6 +13,9 @@
 
 /* ggml's GGML_MAX_DIMS: GGUF tensors have at most 4 dimensions. */
 #define TV_GGUF_MAX_DIMS 4
+/* ggml's GGML_MAX_NAME (64) counts the NUL: ggml and llama.cpp refuse longer tensor
+   names. The GGUF writer refuses them; the reader warns (structure.gguf_names). */
+#define TV_GGUF_MAX_NAME_BYTES 63
 
 /* Tensor names: GGUF's writer limit is 63 bytes, but we read names up to 64 KiB so
    that a long but honest safetensors name still loads. */

@@ -171,8 +171,6 @@ int tv_json_top_keys(const uint8_t *buf, size_t len,
                      int (*fn)(const char *key, size_t key_len, char value_start, void *ctx),
                      void *ctx)
 {
-    if (!buf || len == 0)
-        return -1;
     struct scan s = {buf, buf + len};
     /* A UTF-8 byte order mark is tolerated. */
     if (len >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF)
